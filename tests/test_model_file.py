@@ -1,0 +1,119 @@
+import json
+import shutil
+import zipfile
+
+import pytest
+import torch
+
+from synth.model_file import FORMAT_VERSION, ModelFileError, read_metadata
+from synth.torchscript import load_torchscript
+from tests.conftest import tiny_training_args
+from training.checkpoint import load_checkpoint, save_checkpoint
+from training.cli import export_main, train_main
+
+
+@pytest.fixture(scope="module")
+def exported(small_audio_folder, tmp_path_factory):
+    root = tmp_path_factory.mktemp("export")
+    args = tiny_training_args(small_audio_folder, root / "run")
+    args[args.index("--steps") + 1] = "2"
+    assert train_main(args) == 0
+    assert export_main([str(root / "run"), "--out", str(root / "grains.pt")]) == 0
+    return root
+
+
+def _error_line(capsys) -> str:
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    return lines[0]
+
+
+def test_missing_run_is_one_line_exit_2(tmp_path, capsys):
+    assert export_main([str(tmp_path / "nope"), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "not a run folder" in _error_line(capsys)
+
+
+def test_checkpoint_that_does_not_fit_is_refused(exported, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(exported / "run", run)
+    state = load_checkpoint(run / "checkpoint.pt")
+    state["model"]["mean_head.weight"] = torch.zeros(3, 3, 3)
+    save_checkpoint(run / "checkpoint.pt", state)
+    assert export_main([str(run), "--out", str(tmp_path / "x.pt")]) == 2
+    assert "checkpoint does not fit the grain VAE" in _error_line(capsys)
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_unwritable_output_keeps_the_previous_file(exported, tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    assert export_main([str(exported / "run"), "--out", str(blocker / "grains.pt")]) == 2
+    assert "cannot write" in _error_line(capsys)
+    previous = tmp_path / "grains.pt"
+    previous.write_bytes(b"previous model")
+    (tmp_path / "grains.pt").chmod(0o444)
+    assert export_main([str(exported / "run"), "--out", str(previous)]) == 0
+    assert previous.read_bytes() != b"previous model"
+
+
+def test_metadata_reads_without_torch_and_matches(exported):
+    metadata = read_metadata(exported / "grains.pt")
+    assert metadata["format_version"] == FORMAT_VERSION
+    assert metadata["training_steps"] == 2
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"this is not a model", "not a TorchScript model file"),
+        (None, "not a deepnote model"),
+    ],
+    ids=["random-bytes", "zip-without-metadata"],
+)
+def test_foreign_files_are_refused_with_the_reason(tmp_path, content, reason):
+    path = tmp_path / "model.pt"
+    if content is None:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("model/data.pkl", b"")
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=reason):
+        read_metadata(path)
+
+
+def _rewrite_metadata(source, target, change) -> None:
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            data = old.read(item.filename)
+            if item.filename.endswith("/extra/deepnote.json"):
+                data = json.dumps(change(json.loads(data))).encode()
+            new.writestr(item, data)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda m: {**m, "format_version": "2.0"}, "format version 2.0 is not supported"),
+        (lambda m: {**m, "kind": "reverb"}, "unknown model kind 'reverb'"),
+        (lambda m: {k: v for k, v in m.items() if k != "latent_quantiles"},
+         "metadata lacks latent_quantiles"),
+        (lambda m: {**m, "latent_pca_axes": [[0.0] * 16]}, "latent_pca_axes"),
+    ],
+    ids=["future-major", "unknown-kind", "missing-key", "bad-axes"],
+)
+def test_incompatible_metadata_is_refused(exported, tmp_path, change, reason):
+    target = tmp_path / "changed.pt"
+    _rewrite_metadata(exported / "grains.pt", target, change)
+    with pytest.raises(ModelFileError, match=reason):
+        read_metadata(target)
+
+
+def test_corrupt_torchscript_is_refused_on_load(exported, tmp_path):
+    target = tmp_path / "broken.pt"
+    with zipfile.ZipFile(exported / "grains.pt") as old, zipfile.ZipFile(target, "w") as new:
+        for item in old.infolist():
+            if not item.filename.endswith("data.pkl"):
+                new.writestr(item, old.read(item.filename))
+    read_metadata(target)  # the metadata is intact ...
+    with pytest.raises(ModelFileError, match="TorchScript cannot load it"):
+        load_torchscript(target)  # ... but the model is not

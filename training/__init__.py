@@ -1,0 +1,1 @@
+"""deepnote's training package: datasets, models, training loops, evaluation and export."""

@@ -1,0 +1,53 @@
+"""Training-state checkpoints: written atomically, read with ``weights_only=True``."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import torch
+
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that is missing, unreadable or does not belong to this run."""
+
+
+def atomic_write_bytes(
+    path: Path, writer: Callable[[BinaryIO], object], check: Callable[[Path], None] | None = None
+) -> None:
+    """Call ``writer(file)`` on a temporary file beside ``path``, then rename it into place.
+
+    ``check(temporary_path)`` may inspect the written file first and raise to refuse it.
+    The previous file stays intact if writing or checking fails (disk full, permission, crash).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            writer(file)
+            file.flush()
+            os.fsync(file.fileno())
+        if check is not None:
+            check(Path(tmp_name))
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    atomic_write_bytes(path, lambda file: torch.save(state, file))
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises pickle, zip and runtime errors alike
+        raise CheckpointError(f"{path}: unreadable checkpoint ({error})") from error

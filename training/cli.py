@@ -1,0 +1,142 @@
+"""Console entry points: ``deepnote-train``, ``deepnote-eval`` and ``deepnote-export``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from synth.model_file import ModelFileError
+from training.checkpoint import CheckpointError
+from training.grain_dataset import DatasetError, GrainDatasetConfig
+from training.grain_run import RunError
+
+log = logging.getLogger("deepnote")
+
+USAGE_ERRORS = (DatasetError, CheckpointError, ModelFileError, FileNotFoundError, RunError)
+
+
+def train_main(argv: Sequence[str] | None = None) -> int:
+    """``deepnote-train grains --data DIR --run-dir RUN_DIR ...``"""
+    parser = argparse.ArgumentParser(prog="deepnote-train", description=__doc__)
+    models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
+    grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
+    _add_grain_arguments(grains)
+    args = parser.parse_args(argv)
+    command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+    return _run_cli(lambda: _train_grains(args, command))
+
+
+def eval_main(argv: Sequence[str] | None = None) -> int:
+    """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline."""
+    parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__)
+    parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
+    parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
+    args = parser.parse_args(argv)
+
+    def evaluate() -> int:
+        from training.grain_report import evaluate_run
+
+        report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval")
+        print(json.dumps(report["models"], indent=1))
+        return 0
+
+    return _run_cli(evaluate)
+
+
+def export_main(argv: Sequence[str] | None = None) -> int:
+    """``deepnote-export RUN_DIR --out models/grains.pt``"""
+    parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__)
+    parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
+    parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
+    args = parser.parse_args(argv)
+
+    def export() -> int:
+        from training.export_grains import export_grain_run
+
+        metadata = export_grain_run(args.run_dir, args.out)
+        print(f"wrote {args.out} ({metadata['kind']}, latent {metadata['latent_dim']}, "
+              f"{metadata['sample_rate']} Hz)")
+        return 0
+
+    return _run_cli(export)
+
+
+def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.grain_task import GRAIN_PRESETS
+
+    defaults = GrainDatasetConfig()
+    parser.add_argument("--data", type=Path, help="folder of audio files (not with --resume)")
+    parser.add_argument("--run-dir", type=Path, required=True, help="run folder (created)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --run-dir from its last checkpoint, with the "
+                             "settings it was started with")
+    parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="prototype")
+    parser.add_argument("--beta", type=float, help="KL weight (default: the preset's)")
+    parser.add_argument("--stft-weight", type=float,
+                        help="multi-resolution STFT loss weight (default: the preset's)")
+    parser.add_argument("--steps", type=int, default=20000)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
+    parser.add_argument("--grain-size", type=int, default=defaults.grain_size)
+    parser.add_argument("--hop", type=int, default=defaults.hop)
+    parser.add_argument("--silence-db", type=float, default=defaults.silence_db)
+    parser.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
+    parser.add_argument("--no-normalize", action="store_true",
+                        help="keep each file's level (default: peak-normalise to 0.9)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+
+
+def _train_grains(args: argparse.Namespace, command: str) -> int:
+    import torch
+
+    from training.distributed import start_process_group, stop_process_group
+    from training.grain_run import prepare_grain_run
+    from training.loop import run_training
+
+    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hop",
+                           "grain_size", "sample_rate"))
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    group = start_process_group(args.device)
+    try:
+        task, settings = prepare_grain_run(args, command, group)
+        history = run_training(task, settings, group, resume=args.resume)
+        if group.is_main:
+            rate = history["examples"] / max(history["seconds"], 1e-9)
+            print(f"trained {settings.steps} steps in {history['seconds']:.0f} s "
+                  f"({rate:.0f} grains/s); run folder {settings.run_dir}")
+    finally:
+        stop_process_group(group)
+    return 0
+
+
+def _check_positive(args: argparse.Namespace, names: Sequence[str]) -> None:
+    for name in names:
+        if getattr(args, name) <= 0:
+            raise UsageError(f"--{name.replace('_', '-')} must be positive")
+
+
+class UsageError(Exception):
+    """A command-line value that cannot work."""
+
+
+def _run_cli(action: Callable[[], int]) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    try:
+        return action()
+    except (*USAGE_ERRORS, UsageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; resume with --resume", file=sys.stderr)
+        return 130

@@ -1,0 +1,107 @@
+"""A grain training run folder: its settings, its dataset, and the task that trains it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from training.checkpoint import CHECKPOINT_NAME, CheckpointError, atomic_write_bytes
+from training.code_version import code_version
+from training.distributed import ProcessGroup, barrier
+from training.grain_dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
+from training.grain_task import GRAIN_PRESETS, GrainModelConfig, GrainTask
+from training.loop import LoopSettings
+
+CONFIG_NAME = "config.json"
+DATASET_NAME = "dataset.npz"
+
+
+class RunError(Exception):
+    """A run folder that cannot be started or resumed as asked."""
+
+
+def prepare_grain_run(
+    args: argparse.Namespace, command: str, group: ProcessGroup
+) -> tuple[GrainTask, LoopSettings]:
+    """Create (or reopen with ``--resume``) the run folder and build its training task."""
+    run_dir: Path = args.run_dir
+    if args.resume:
+        config = read_run_config(run_dir)
+        if not (run_dir / CHECKPOINT_NAME).is_file():
+            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+    else:
+        if args.data is None:
+            raise RunError("--data is required (unless --resume)")
+        if (run_dir / CHECKPOINT_NAME).exists():
+            raise RunError(f"{run_dir} already holds a run; use --resume or another --run")
+        config = _new_run_config(args, command)
+    dataset = _run_dataset(run_dir, config, group)
+    model_config = GrainModelConfig(**config["model"])
+    settings = LoopSettings(run_dir=run_dir, **config["loop"])
+    return GrainTask(dataset, model_config, run_dir), settings
+
+
+def read_run_config(run_dir: Path) -> dict:
+    path = run_dir / CONFIG_NAME
+    if not path.is_file():
+        raise RunError(f"{run_dir}: not a run folder (no {CONFIG_NAME})")
+    return json.loads(path.read_text())
+
+
+def load_run_dataset(run_dir: Path) -> GrainDataset:
+    path = run_dir / DATASET_NAME
+    if not path.is_file():
+        raise RunError(f"{run_dir}: no {DATASET_NAME}")
+    return GrainDataset.load(path)
+
+
+def _new_run_config(args: argparse.Namespace, command: str) -> dict:
+    preset = GRAIN_PRESETS[args.preset]
+    model = GrainModelConfig(
+        preset=preset.preset,
+        beta=preset.beta if args.beta is None else args.beta,
+        stft_weight=preset.stft_weight if args.stft_weight is None else args.stft_weight,
+    )
+    return {
+        "kind": "grains",
+        "command": command,
+        "code_version": code_version(),
+        "data": str(args.data.resolve()),
+        "dataset": asdict(_dataset_config_from_args(args)),
+        "model": asdict(model),
+        "loop": {
+            "steps": args.steps,
+            "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate,
+            "eval_every": args.eval_every,
+            "checkpoint_every": args.checkpoint_every,
+            "seed": args.seed,
+        },
+    }
+
+
+def _dataset_config_from_args(args: argparse.Namespace) -> GrainDatasetConfig:
+    return GrainDatasetConfig(
+        sample_rate=args.sample_rate,
+        grain_size=args.grain_size,
+        hop=args.hop,
+        silence_db=args.silence_db,
+        test_fraction=args.test_fraction,
+        normalize_peak=None if args.no_normalize else GrainDatasetConfig().normalize_peak,
+        seed=args.seed,
+    )
+
+
+def _run_dataset(run_dir: Path, config: dict, group: ProcessGroup) -> GrainDataset:
+    dataset_path = run_dir / DATASET_NAME
+    if group.is_main and not dataset_path.is_file():
+        dataset = build_grain_dataset(Path(config["data"]),
+                                      GrainDatasetConfig(**config["dataset"]))
+        run_dir.mkdir(parents=True, exist_ok=True)
+        dataset.save(dataset_path)
+        text = json.dumps({**config, "data_summary": dataset.summary()}, indent=1)
+        atomic_write_bytes(run_dir / CONFIG_NAME, lambda file: file.write(text.encode()))
+    barrier(group)
+    return GrainDataset.load(dataset_path)
