@@ -18,3 +18,14 @@ def tiny_training_args(data: Path, run: Path, *extra: str) -> list[str]:
     return ["grains", "--data", str(data), "--run-dir", str(run), "--steps", "12",
             "--batch-size", "16", "--eval-every", "6", "--checkpoint-every", "6",
             "--test-fraction", "0.3", *extra]
+
+
+@pytest.fixture(scope="session")
+def tiny_grain_model(small_audio_folder, tmp_path_factory) -> Path:
+    """A briefly trained, exported grains model (the shipped one is tested separately)."""
+    from training.cli import export_main, train_main
+
+    root = tmp_path_factory.mktemp("tiny_model")
+    assert train_main(tiny_training_args(small_audio_folder, root / "run")) == 0
+    assert export_main([str(root / "run"), "--out", str(root / "grains.pt")]) == 0
+    return root / "grains.pt"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from training.grains import overlap_add, slice_grains
+from synth.grain_tables import overlap_add
+from training.grains import slice_grains
 from training.metrics import (
     grain_power_spectra,
     log_spectral_distance,

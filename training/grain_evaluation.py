@@ -7,8 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from synth.grain_tables import overlap_add
 from training.grain_dataset import GrainDataset
-from training.grains import overlap_add, slice_grains
+from training.grains import slice_grains
 from training.metrics import grain_power_spectra, spectral_scores, stft_power
 from training.vae import GrainVAE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.grains import hann_window
+from synth.grain_tables import hann_window
 
 POWER_FLOOR = 1e-8  # -80 dB relative to a full-scale sine: keeps log spectra finite
 

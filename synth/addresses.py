@@ -1,0 +1,177 @@
+"""The OSC address table: the one definition the listener, ``--osc-help``, the README and the
+Pd/Max patch tests read. Each address validates its own arguments."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+LATENT_DIM = 16  # what the table promises; the runtime checks the model agrees
+
+
+class InvalidArguments(ValueError):
+    """Arguments that do not fit an address; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    low: float
+    high: float
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Address:
+    """An address and the arguments it takes.
+
+    ``fields`` is the group of arguments; it repeats between ``min_groups`` and
+    ``max_groups`` times (1 and 1 for a fixed list). The last ``optional`` fields of a
+    single group may be left out.
+    """
+
+    path: str
+    fields: tuple[Field, ...]
+    effect: str
+    min_groups: int = 1
+    max_groups: int = 1
+    optional: int = 0
+
+    @property
+    def argument_counts(self) -> tuple[int, int]:
+        """Fewest and most arguments accepted."""
+        group = len(self.fields)
+        if self.max_groups == 1:
+            return group - self.optional, group
+        return self.min_groups * group, self.max_groups * group
+
+    def accepts_count(self, count: int) -> bool:
+        low, high = self.argument_counts
+        if self.max_groups == 1:
+            return low <= count <= high
+        return count % len(self.fields) == 0 and low <= count <= high
+
+    def describe_arguments(self) -> str:
+        if not self.fields:
+            return "none"
+        names = " ".join(f.name for f in self.fields)
+        if self.max_groups == 1:
+            if self.optional:
+                required = " ".join(f.name for f in self.fields[: -self.optional])
+                extra = " ".join(f.name for f in self.fields[-self.optional :])
+                return f"{required} [{extra}]"
+            return names
+        if self.min_groups == self.max_groups:
+            return f"{self.min_groups} x ({names})" if len(self.fields) > 1 else \
+                f"{self.min_groups} {names}"
+        return f"k x ({names}), k = {self.min_groups}..{self.max_groups}"
+
+    def describe_ranges(self) -> str:
+        seen: dict[str, str] = {}
+        for field in self.fields:
+            kind = "int" if field.integer else "float"
+            span = f"{_fmt(field.low)}..{_fmt(field.high)}"
+            seen.setdefault(field.name, f"{field.name}: {kind} {span}")
+        return "; ".join(seen.values())
+
+    def validate(self, arguments: tuple | list) -> tuple[float, ...]:
+        """Return the arguments as numbers, or raise InvalidArguments saying what is wrong."""
+        count = len(arguments)
+        if not self.accepts_count(count):
+            low, high = self.argument_counts
+            expected = str(low) if low == high else f"{low}..{high}"
+            if self.max_groups > 1 and len(self.fields) > 1:
+                expected += f" in groups of {len(self.fields)}"
+            raise InvalidArguments(f"expected {expected} arguments, got {count}")
+        values = []
+        for index, value in enumerate(arguments):
+            field = self.fields[index % len(self.fields)]
+            values.append(_check_value(field, value, index))
+        return tuple(values)
+
+
+def _check_value(field: Field, value: object, index: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArguments(
+            f"argument {index + 1} ({field.name}) must be a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise InvalidArguments(f"argument {index + 1} ({field.name}) is not finite")
+    if field.integer and value != int(value):
+        raise InvalidArguments(f"argument {index + 1} ({field.name}) must be a whole number")
+    if not field.low <= value <= field.high:
+        raise InvalidArguments(
+            f"argument {index + 1} ({field.name}) = {value:g} is outside "
+            f"{_fmt(field.low)}..{_fmt(field.high)}")
+    return int(value) if field.integer else float(value)
+
+
+def _fmt(number: float) -> str:
+    return f"{number:g}"
+
+
+_QUANTILE = Field("q", 0.0, 1.0)
+_RAW = Field("z", -20.0, 20.0)
+
+ADDRESSES: tuple[Address, ...] = (
+    Address("/latent", (_QUANTILE,), "latent point; each value a quantile of the training "
+            "latents along that dimension (0.5 = typical)", LATENT_DIM, LATENT_DIM),
+    Address("/latent/z", (_RAW,), "latent point in raw coordinates", LATENT_DIM, LATENT_DIM),
+    Address("/latent/dim", (Field("i", 0, LATENT_DIM - 1, integer=True), _QUANTILE),
+            "set one dimension (as a quantile), keeping the others"),
+    Address("/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
+            "point on the plane of the first two principal axes of the training latents "
+            "(0..1 spans their 1st..99th percentiles)"),
+    Address("/trajectory/line", (_RAW,), "the prototype's path: a straight line from -z to "
+            "+z through the origin", LATENT_DIM, LATENT_DIM),
+    Address("/trajectory/points", (_QUANTILE,), "smooth path through k latent points "
+            "(quantiles, like /latent); 16 values per point", 2 * LATENT_DIM,
+            64 * LATENT_DIM),
+    Address("/trajectory/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
+            "smooth path through k points of the /xy plane (what a drawn path sends)", 2, 256),
+    Address("/trajectory/grains", (Field("n", 2, 512, integer=True),),
+            "grains rendered along a path (default 64); re-renders the current path"),
+    Address("/scan/speed", (Field("speed", -4.0, 4.0),),
+            "playback speed along a rendered path: 1 = the path's own duration, "
+            "0 = frozen (use /grain/pos), negative = backwards"),
+    Address("/grain/pos", (Field("pos", 0.0, 1.0),), "read position in the grain table "
+            "(offset along the path while scanning)"),
+    Address("/grain/pitch", (Field("ratio", 0.125, 8.0),), "transposition ratio; "
+            "1 = the model's own pitch"),
+    Address("/grain/dur", (Field("seconds", 0.005, 1.0),), "duration of each grain"),
+    Address("/grain/density", (Field("per_second", 1.0, 400.0),), "grains started per second"),
+    Address("/grain/jitter", (Field("amount", 0.0, 1.0),), "random spread of grain "
+            "positions (fraction of the table)"),
+    Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)"),
+    Address("/panic", (), "silence now: volume to 0 (send /volume to play again)"),
+)
+
+ADDRESS_BY_PATH: dict[str, Address] = {address.path: address for address in ADDRESSES}
+
+
+def validate_message(path: str, arguments: tuple | list) -> tuple[float, ...]:
+    """Validate one message; InvalidArguments for bad arguments or an unknown address."""
+    address = ADDRESS_BY_PATH.get(path)
+    if address is None:
+        raise InvalidArguments("unknown address")
+    return address.validate(arguments)
+
+
+def address_table_markdown() -> str:
+    """The table as Markdown (the README carries a copy; a test keeps them equal)."""
+    lines = ["| address | arguments | ranges | effect |", "|---|---|---|---|"]
+    for address in ADDRESSES:
+        lines.append(f"| `{address.path}` | {address.describe_arguments()} | "
+                     f"{address.describe_ranges() or '-'} | {address.effect} |")
+    return "\n".join(lines)
+
+
+def address_table_text() -> str:
+    """The table for ``deepnote-synth --osc-help``."""
+    width = max(len(a.path) for a in ADDRESSES)
+    rows = []
+    for address in ADDRESSES:
+        rows.append(f"{address.path:<{width}}  {address.describe_arguments()}")
+        rows.append(f"{'':<{width}}    {address.effect}")
+        if address.fields:
+            rows.append(f"{'':<{width}}    {address.describe_ranges()}")
+    return "\n".join(rows)

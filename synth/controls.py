@@ -1,0 +1,84 @@
+"""Validated control messages -> engine parameters and decoding requests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import numpy as np
+
+from synth.engine import GrainEngine
+from synth.grain_tables import point_cloud
+from synth.latent_space import LatentSpace, line_path, smooth_path
+
+log = logging.getLogger("deepnote.controls")
+
+DEFAULT_PATH_GRAINS = 64
+_GRAIN_CONTROLS = {
+    "/grain/pos": "pos",
+    "/grain/pitch": "pitch",
+    "/grain/dur": "dur",
+    "/grain/density": "density",
+    "/grain/jitter": "jitter",
+    "/volume": "volume",
+    "/scan/speed": "scan_speed",
+}
+
+
+class Controller:
+    """Holds the performer's latent state and turns messages into sound changes."""
+
+    def __init__(self, engine: GrainEngine, space: LatentSpace,
+                 submit: Callable[[np.ndarray], int], seed: int = 0) -> None:
+        self.engine = engine
+        self.space = space
+        self._submit = submit
+        self._rng = np.random.default_rng(seed)
+        self.quantiles = np.full(space.dim, 0.5)
+        self.path_grains = DEFAULT_PATH_GRAINS
+        self._path_source: Callable[[int], np.ndarray] | None = None
+        self.mode = "point"
+
+    def play_typical(self) -> None:
+        """What plays before any control arrives: the median latent point."""
+        self._play_point(self.space.from_quantiles(self.quantiles))
+
+    def apply(self, address: str, values: tuple[float, ...]) -> None:
+        if address in _GRAIN_CONTROLS:
+            self.engine.set_control(_GRAIN_CONTROLS[address], values[0])
+        elif address == "/latent":
+            self.quantiles = np.asarray(values, dtype=np.float64)
+            self._play_point(self.space.from_quantiles(self.quantiles))
+        elif address == "/latent/z":
+            self._play_point(np.asarray(values, dtype=np.float64))
+        elif address == "/latent/dim":
+            self.quantiles[int(values[0])] = values[1]
+            self._play_point(self.space.from_quantiles(self.quantiles))
+        elif address == "/xy":
+            self._play_point(self.space.from_xy(np.asarray(values)))
+        elif address == "/trajectory/line":
+            end = np.asarray(values, dtype=np.float64)
+            self._play_path(lambda count: line_path(end, count))
+        elif address == "/trajectory/points":
+            points = self.space.from_quantiles(np.reshape(values, (-1, self.space.dim)))
+            self._play_path(lambda count: smooth_path(points, count))
+        elif address == "/trajectory/xy":
+            points = self.space.from_xy(np.reshape(values, (-1, 2)))
+            self._play_path(lambda count: smooth_path(points, count))
+        elif address == "/trajectory/grains":
+            self.path_grains = int(values[0])
+            if self._path_source is not None:
+                self._play_path(self._path_source)
+        elif address == "/panic":
+            self.engine.silence()
+        else:
+            log.debug("no handler for %s", address)
+
+    def _play_point(self, center: np.ndarray) -> None:
+        self.mode = "point"
+        self._submit(point_cloud(center, self.space.std, self._rng))
+
+    def _play_path(self, source: Callable[[int], np.ndarray]) -> None:
+        self.mode = "path"
+        self._path_source = source
+        self._submit(source(self.path_grains))

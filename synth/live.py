@@ -1,0 +1,144 @@
+"""Live playing: a pyo server on a sound card or JACK, driven by the OSC listener."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synth.controls import Controller
+from synth.decoder import GrainDecoder
+from synth.engine import GrainEngine, pyo
+from synth.latent_space import LatentSpace
+from synth.offline import table_samples
+from synth.osc_receiver import OscListener
+
+log = logging.getLogger("deepnote")
+
+CONTROL_PERIOD_SECONDS = 0.005
+
+
+class AudioUnavailable(RuntimeError):
+    """No audio output could be opened; the message suggests what to do instead."""
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    model_path: Path
+    audio: str = "portaudio"
+    server_rate: int = 48000
+    buffer_size: int = 256
+    output_device: int | None = None
+    jack_name: str = "deepnote"
+    osc_host: str = "127.0.0.1"
+    osc_port: int = 9000
+    seed: int = 0
+    verbose: bool = False
+
+
+def check_output_device(audio: str, output_device: int | None) -> None:
+    """pyo's portaudio backend segfaults at boot without a device: refuse before that."""
+    if audio != "portaudio":
+        return
+    with _c_stderr_muted():  # portaudio's probe makes ALSA print dozens of lines
+        _, indexes = pyo.pa_get_output_devices()
+        default_output = pyo.pa_get_default_output()
+    if output_device is not None:
+        if output_device not in indexes:
+            raise AudioUnavailable(f"no output device {output_device} (see --list-devices)")
+        return
+    if default_output < 0 or not indexes:
+        raise AudioUnavailable("no audio output device found; use --audio jack with a "
+                               "running JACK server, or --audio offline --render out.wav")
+
+
+@contextmanager
+def _c_stderr_muted() -> Iterator[None]:
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+class _StopFlag:
+    def __init__(self) -> None:
+        self.raised = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.raised = True
+
+
+def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
+    check_output_device(settings.audio, settings.output_device)
+    server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
+                        audio=settings.audio, duplex=0, jackname=settings.jack_name)
+    server.deactivateMidi()
+    if settings.output_device is not None:
+        server.setOutputDevice(settings.output_device)
+    if settings.audio == "jack":
+        server.setJackAuto(False, True)
+    decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
+                           metadata["grain_size"] // 2)
+    listener: OscListener | None = None
+    try:
+        decoder.wait_ready()
+        server.boot()
+        if not server.getIsBooted():
+            raise AudioUnavailable(f"the {settings.audio} audio server did not start"
+                                   + (" (is jackd running?)" if settings.audio == "jack" else ""))
+        listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose)
+        engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
+                             table_samples(metadata))
+        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed)
+        stop = _StopFlag()
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        # A Python thread holding the GIL delays pyo's audio callback; switch often.
+        sys.setswitchinterval(0.0005)
+        server.start()
+        engine.start()
+        controller.play_typical()
+        log.info("playing %s; OSC on %s:%d (Ctrl-C stops)", settings.model_path,
+                 settings.osc_host, listener.port)
+        log.info("decoder pid %s, OSC listener pid %s", decoder.worker_pid, listener.pid)
+        listener = _control_loop(stop, listener, settings, decoder, engine, controller)
+        log.info("stopping")
+        time.sleep(engine.fade_out() + 0.05)
+        server.stop()
+        return 0
+    finally:
+        if listener is not None:
+            listener.close()
+        decoder.close()
+        if server.getIsBooted():
+            server.shutdown()
+
+
+def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
+                  decoder: GrainDecoder, engine: GrainEngine,
+                  controller: Controller) -> OscListener:
+    """Run until SIGINT/SIGTERM; returns the listener in use (it may have been restarted)."""
+    while not stop.raised:
+        for address, values in listener.receive(CONTROL_PERIOD_SECONDS):
+            controller.apply(address, values)
+        now = time.monotonic()
+        decoder.poll(lambda table, now=now: engine.offer_table(table, now))
+        engine.tick(now)
+        decoder.ensure_alive()
+        if not listener.alive and not stop.raised:
+            log.warning("the OSC listener (pid %s) died; restarting it", listener.pid)
+            listener.close()
+            listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose)
+    return listener

@@ -1,0 +1,81 @@
+"""Headless rendering: a score of OSC messages played into a WAV file, as fast as possible.
+
+The server runs in pyo's manual mode and every decode is waited for, so the same model,
+score and seed always give the same file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synth.controls import Controller
+from synth.decoder import GrainDecoder
+from synth.engine import FADE_OUT_SECONDS, GrainEngine, pyo
+from synth.grain_tables import table_length
+from synth.latent_space import LatentSpace
+from synth.score import ScoreEvent
+
+MAX_PATH_GRAINS = 512
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    model_path: Path
+    out: Path
+    duration: float
+    server_rate: int = 48000
+    buffer_size: int = 256
+    seed: int = 0
+
+
+def table_samples(metadata: dict[str, Any]) -> int:
+    """Room for the longest table: a path of the most grains the address table allows."""
+    return table_length(MAX_PATH_GRAINS, metadata["grain_size"], metadata["grain_size"] // 2)
+
+
+def render_offline(settings: RenderSettings, metadata: dict[str, Any],
+                   events: list[ScoreEvent]) -> int:
+    """Render ``settings.duration`` seconds; returns the number of tables played."""
+    server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
+                        audio="manual", duplex=0)
+    server.deactivateMidi()
+    server.setGlobalSeed(settings.seed + 1)  # 0 would mean "seed from the clock"
+    server.boot()
+    decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
+                           metadata["grain_size"] // 2)
+    try:
+        decoder.wait_ready()
+        engine = GrainEngine(metadata["sample_rate"], settings.server_rate,
+                             table_samples(metadata))
+        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed)
+        server.recordOptions(dur=-1, filename=str(settings.out), fileformat=0, sampletype=3)
+        server.start()
+        engine.start()
+        server.recstart()
+        now = 0.0
+        controller.play_typical()
+        decoder.wait(lambda table: engine.offer_table(table, now))
+        pending = list(events)
+        buffers = math.ceil(settings.duration * settings.server_rate / settings.buffer_size)
+        fade_at = max(0.0, settings.duration - FADE_OUT_SECONDS)
+        fading = False
+        for index in range(buffers):
+            now = index * settings.buffer_size / settings.server_rate
+            while pending and pending[0].time <= now:
+                event = pending.pop(0)
+                controller.apply(event.address, event.values)
+            decoder.wait(lambda table, now=now: engine.offer_table(table, now))
+            engine.tick(now)
+            if not fading and now >= fade_at:
+                engine.fade_out()
+                fading = True
+            server.process()
+        server.recstop()
+        server.stop()
+        return engine.tables_loaded
+    finally:
+        decoder.close()
+        server.shutdown()

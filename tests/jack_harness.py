@@ -1,0 +1,139 @@
+"""Real audio peers for integration tests: a private JACK dummy server, the synth as a
+subprocess, and recordings of what JACK actually played."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import soundfile
+
+CEILING = 10 ** (-1 / 20)  # -1 dBFS
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tools_missing() -> list[str]:
+    return [tool for tool in ("jackd", "jack_rec", "jack_lsp") if shutil.which(tool) is None]
+
+
+class JackServer:
+    """``jackd -d dummy`` under a unique server name, stopped by PID."""
+
+    def __init__(self, rate: int = 48000, period: int = 256) -> None:
+        self.name = f"deepnote-test-{uuid.uuid4().hex[:8]}"
+        self.env = {**os.environ, "JACK_DEFAULT_SERVER": self.name,
+                    "JACK_NO_AUDIO_RESERVATION": "1"}
+        self.log_lines: list[str] = []
+        self._process = subprocess.Popen(
+            ["jackd", "-n", self.name, "-d", "dummy", "-r", str(rate),
+             "-p", str(period)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env)
+        threading.Thread(target=self._collect, daemon=True).start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            probe = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True)
+            if "system:playback_1" in probe.stdout:
+                return
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("jackd did not start:\n" + "\n".join(self.log_lines[-20:]))
+
+    def _collect(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.log_lines.append(line.rstrip())
+
+    def ports(self) -> list[str]:
+        return subprocess.run(["jack_lsp"], env=self.env, capture_output=True,
+                              text=True).stdout.split()
+
+    def xruns(self, client: str) -> int:
+        return sum(f"client = {client} was not finished" in line for line in self.log_lines)
+
+    def stop(self) -> None:
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+            try:
+                self._process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+
+class SynthProcess:
+    """``deepnote-synth --audio jack`` with its stderr collected line by line."""
+
+    def __init__(self, jack: JackServer, model: Path, port: int, *extra: str) -> None:
+        self.jack = jack
+        self.lines: list[str] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "synth", "--model", str(model), "--audio", "jack",
+             "--osc-port", str(port), "--jack-name", "deepnote", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=jack.env,
+            cwd=REPO)
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip())
+
+    def wait_for(self, text: str, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"synth never said {text!r}:\n" + "\n".join(self.lines[-30:]))
+
+    def interrupt(self, timeout: float = 15.0) -> int:
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def record(jack: JackServer, seconds: float, path: Path,
+           ports: tuple[str, ...] = ("deepnote:output_1", "deepnote:output_2")) -> np.ndarray:
+    """What JACK played on ``ports`` for ``seconds``, as [frames, channels] floats."""
+    subprocess.run(["jack_rec", "-f", str(path), "-d", f"{seconds}", *ports], env=jack.env,
+                   check=True, capture_output=True, timeout=seconds + 20)
+    audio, _ = soundfile.read(path, dtype="float32", always_2d=True)
+    return audio
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def band_spectrum_db(audio: np.ndarray, bands: int = 48) -> np.ndarray:
+    """Mean power in log-spaced bands (dB) of the first channel."""
+    mono = audio[:, 0].astype(np.float64)
+    frames = np.lib.stride_tricks.sliding_window_view(mono, 2048)[::1024]
+    power = np.mean(np.abs(np.fft.rfft(frames * np.hanning(2048), axis=1)) ** 2, axis=0)
+    edges = np.unique(np.geomspace(4, len(power) - 1, bands + 1).astype(int))
+    bands_power = np.array([power[a:b].mean() for a, b in itertools.pairwise(edges)])
+    return 10 * np.log10(bands_power + 1e-12)
+
+
+def spectral_distance_db(a: np.ndarray, b: np.ndarray) -> float:
+    """RMS difference of the band spectra, after removing the overall level difference."""
+    difference = band_spectrum_db(a) - band_spectrum_db(b)
+    return float(np.sqrt(np.mean((difference - difference.mean()) ** 2)))

@@ -1,0 +1,226 @@
+"""deepnote-synth under a real JACK graph, driven by real Pure Data and oscsend."""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+from pythonosc.osc_message_builder import OscMessageBuilder
+
+from tests.jack_harness import (
+    CEILING,
+    JackServer,
+    SynthProcess,
+    free_udp_port,
+    record,
+    spectral_distance_db,
+    tools_missing,
+)
+
+pytestmark = pytest.mark.skipif(bool(tools_missing()), reason=f"missing {tools_missing()}")
+
+FAR_LATENT = " ".join(["0.02 0.98"] * 8)
+
+PD_PATCH = """#N canvas 0 0 600 400 12;
+#X obj 20 20 loadbang;
+#X obj 20 50 t b b;
+#X msg 200 80 connect 127.0.0.1 {port};
+#X obj 20 80 delay 300;
+#X msg 20 110 {values};
+#X obj 20 140 oscformat latent;
+#X obj 20 170 list prepend send;
+#X obj 20 200 list trim;
+#X obj 20 230 netsend -u -b;
+#X connect 0 0 1 0;
+#X connect 1 1 2 0;
+#X connect 2 0 8 0;
+#X connect 1 0 3 0;
+#X connect 3 0 4 0;
+#X connect 4 0 5 0;
+#X connect 5 0 6 0;
+#X connect 6 0 7 0;
+#X connect 7 0 8 0;
+"""
+
+
+@pytest.fixture
+def jack():
+    server = JackServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def shipped_model():
+    from synth.cli import DEFAULT_MODEL
+
+    return DEFAULT_MODEL
+
+
+def start(jack, model):
+    port = free_udp_port()
+    synth = SynthProcess(jack, model, port)
+    synth.wait_for("playing")
+    assert "deepnote:output_1" in jack.ports()
+    return synth, port
+
+
+def oscsend(port: int, address: str, types: str, *values) -> None:
+    subprocess.run(["oscsend", "localhost", str(port), address, types,
+                    *[str(v) for v in values]], check=True, timeout=10)
+
+
+def check_output(audio: np.ndarray) -> None:
+    assert np.isfinite(audio).all()
+    assert np.abs(audio).max() <= CEILING
+    assert np.sqrt(np.mean(audio**2)) > 1e-3, "the synth is silent"
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data is not installed")
+def test_pd_and_oscsend_change_what_jack_plays(jack, shipped_model, tmp_path):
+    synth, port = start(jack, shipped_model)
+    try:
+        before = record(jack, 1.5, tmp_path / "before.wav")
+        again = record(jack, 1.5, tmp_path / "again.wav")
+        patch = tmp_path / "send_latent.pd"
+        patch.write_text(PD_PATCH.format(port=port, values=FAR_LATENT))
+        pd = subprocess.run(["timeout", "3", "pd", "-nogui", "-noaudio", "-nomidi", "-open",
+                             str(patch)], capture_output=True, text=True)
+        assert "error" not in pd.stderr.lower(), pd.stderr
+        time.sleep(0.5)
+        after_pd = record(jack, 1.5, tmp_path / "after_pd.wav")
+        oscsend(port, "/trajectory/xy", "ffffffff", 0, 0, 1, 1, 0, 1, 1, 0)
+        oscsend(port, "/scan/speed", "f", 0.5)
+        time.sleep(0.8)
+        after_path = record(jack, 1.5, tmp_path / "after_path.wav")
+    finally:
+        code = synth.interrupt()
+    assert code == 0, "\n".join(synth.lines)
+    for audio in (before, again, after_pd, after_path):
+        check_output(audio)
+    noise_floor = spectral_distance_db(before, again)
+    assert spectral_distance_db(before, after_pd) > max(2.0, 3 * noise_floor)
+    assert spectral_distance_db(after_pd, after_path) > max(2.0, 3 * noise_floor)
+
+
+def test_fuzz_does_not_stop_the_synth_and_valid_latent_still_works(jack, shipped_model,
+                                                                    tmp_path):
+    synth, port = start(jack, shipped_model)
+    sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    target = ("127.0.0.1", port)
+    rng = random.Random(11)
+    valid = OscMessageBuilder("/xy")
+    valid.add_arg(0.5)
+    valid.add_arg(0.5)
+    template = valid.build().dgram
+    try:
+        before = record(jack, 1.0, tmp_path / "before.wav")
+        for index in range(10_000):
+            choice = index % 5
+            if choice == 0:
+                datagram = bytes(rng.getrandbits(8) for _ in range(rng.randrange(1, 128)))
+            elif choice == 1:
+                mutated = bytearray(template)
+                mutated[rng.randrange(len(mutated))] = rng.getrandbits(8)
+                datagram = bytes(mutated[: rng.randrange(1, len(mutated) + 1)])
+            elif choice == 2:
+                datagram = b"#bundle\x00" + bytes(rng.getrandbits(8) for _ in range(24))
+            elif choice == 3:
+                builder = OscMessageBuilder("/latent")
+                for _ in range(rng.choice((3, 16, 17))):
+                    builder.add_arg(rng.choice((float("nan"), 7.0, "x", -1.0)))
+                datagram = builder.build().dgram
+            else:
+                datagram = b"/" + bytes(rng.getrandbits(8) for _ in range(60_000))
+            sender.sendto(datagram, target)
+        assert synth.process.poll() is None, "the synth died under fuzzing"
+        during = record(jack, 1.0, tmp_path / "during.wav")
+        sender.sendto(_latent_message(), target)
+        time.sleep(0.8)
+        after = record(jack, 1.5, tmp_path / "after.wav")
+    finally:
+        sender.close()
+        code = synth.interrupt()
+    assert code == 0
+    for audio in (before, during, after):
+        check_output(audio)
+    assert spectral_distance_db(during, after) > 2.0
+    dropped = [line for line in synth.lines if "dropped" in line]
+    assert dropped and len(dropped) < 50, "warnings must be rate-limited"
+
+
+def _latent_message() -> bytes:
+    builder = OscMessageBuilder("/latent")
+    for value in FAR_LATENT.split():
+        builder.add_arg(float(value))
+    return builder.build().dgram
+
+
+def test_sigint_fades_out_and_leaves_nothing_behind(jack, shipped_model):
+    shm_before = set(os.listdir("/dev/shm"))
+    synth, _ = start(jack, shipped_model)
+    children = subprocess.run(["pgrep", "-P", str(synth.process.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert len(children) >= 2, "decoder and OSC listener run in their own processes"
+    assert synth.interrupt() == 0
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_running(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _running(pid)]
+    leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before
+              if name.startswith("psm_")}
+    assert not leaked
+    assert "deepnote:output_1" not in jack.ports()
+
+
+def _running(pid: str) -> bool:
+    """Alive and not a zombie (an exited child waiting to be reaped by init)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_killed_decoder_is_restarted_and_sound_continues(jack, shipped_model, tmp_path):
+    synth, port = start(jack, shipped_model)
+    try:
+        check_output(record(jack, 1.0, tmp_path / "before.wav"))
+        os.kill(_logged_pid(synth, "decoder pid"), signal.SIGKILL)
+        meanwhile = record(jack, 1.0, tmp_path / "meanwhile.wav")
+        synth.wait_for("restarting it")
+        oscsend(port, "/xy", "ff", 0.9, 0.1)
+        time.sleep(1.0)
+        after = record(jack, 1.0, tmp_path / "after.wav")
+    finally:
+        code = synth.interrupt()
+    assert code == 0
+    check_output(meanwhile)
+    check_output(after)
+
+
+def test_killed_listener_is_restarted_on_the_same_port(jack, shipped_model, tmp_path):
+    synth, port = start(jack, shipped_model)
+    try:
+        os.kill(_logged_pid(synth, "OSC listener pid"), signal.SIGKILL)
+        synth.wait_for("restarting it")
+        time.sleep(1.0)
+        before = record(jack, 1.0, tmp_path / "before.wav")
+        oscsend(port, "/latent", "f" * 16, *FAR_LATENT.split())
+        time.sleep(1.0)
+        after = record(jack, 1.0, tmp_path / "after.wav")
+    finally:
+        code = synth.interrupt()
+    assert code == 0
+    assert spectral_distance_db(before, after) > 2.0
+
+
+def _logged_pid(synth: SynthProcess, label: str) -> int:
+    synth.wait_for(label)
+    line = next(line for line in synth.lines if label in line)
+    return int(line.split(label)[1].split(",")[0].split()[0])
