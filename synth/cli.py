@@ -92,8 +92,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--duration must be positive")
     if args.sr < 8000 or args.buffer < 16:
         raise UsageError("--sr must be at least 8000 and --buffer at least 16")
-    if not 0 < args.osc_port < 65536:
-        raise UsageError("--osc-port must be 1..65535")
+    if not 0 <= args.osc_port < 65536:
+        raise UsageError("--osc-port must be 0..65535 (0: any free port)")
 
 
 def _render(args: argparse.Namespace, metadata: dict) -> int:

@@ -89,15 +89,17 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         server.setOutputDevice(settings.output_device)
     if settings.audio == "jack":
         server.setJackAuto(False, True)
+    with _c_stderr_muted():  # libjack explains a missing server in a dozen lines
+        server.boot()
+    if not server.getIsBooted():
+        raise AudioUnavailable(f"the {settings.audio} audio server did not start"
+                               + (" (is jackd running? see JACK_DEFAULT_SERVER)"
+                                  if settings.audio == "jack" else ""))
     decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
                            metadata["grain_size"] // 2)
     listener: OscListener | None = None
     try:
         decoder.wait_ready()
-        server.boot()
-        if not server.getIsBooted():
-            raise AudioUnavailable(f"the {settings.audio} audio server did not start"
-                                   + (" (is jackd running?)" if settings.audio == "jack" else ""))
         listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose)
         engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
                              table_samples(metadata))

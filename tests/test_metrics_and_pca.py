@@ -8,6 +8,7 @@ from training.metrics import (
     log_spectral_distance,
     spectral_convergence,
     spectral_scores,
+    total_spectral_convergence,
 )
 from training.pca import PCACodec
 
@@ -42,6 +43,16 @@ def test_log_spectral_distance_of_a_gain_change_is_the_gain_in_db():
     np.testing.assert_allclose(log_spectral_distance(reference, louder), 6.0, atol=0.05)
     assert spectral_scores(reference, reference) == {"lsd_db": 0.0, "spectral_convergence": 0.0}
     np.testing.assert_allclose(spectral_convergence(reference, louder), 10 ** 0.3 - 1, rtol=1e-6)
+
+
+def test_total_spectral_convergence_is_not_dominated_by_silent_frames():
+    rng = np.random.default_rng(2)
+    loud = grain_power_spectra(rng.standard_normal((10, 512)))
+    quiet = grain_power_spectra(1e-6 * rng.standard_normal((10, 512)))
+    reference = np.concatenate([loud, quiet])
+    estimate = np.concatenate([loud, quiet * 1e4])  # wrong only where nothing is heard
+    assert np.mean(spectral_convergence(reference, estimate)) > 40
+    assert total_spectral_convergence(reference, estimate) < 1e-3
 
 
 def test_full_scale_sine_peaks_near_zero_db():

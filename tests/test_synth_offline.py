@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 import zipfile
@@ -133,3 +134,16 @@ def test_shipped_model_is_a_valid_grains_model():
     metadata = read_metadata(DEFAULT_MODEL)
     assert metadata["kind"] == "grains" and metadata["latent_dim"] == 16
     assert DEFAULT_MODEL.stat().st_size < 20 * 1024 * 1024
+
+
+def test_jack_without_a_server_fails_with_one_clear_line(tiny_grain_model):
+    environment = {**os.environ, "JACK_DEFAULT_SERVER": "deepnote-no-such-server",
+                   "JACK_NO_START_SERVER": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "synth", "--model", str(tiny_grain_model), "--audio", "jack",
+         "--osc-port", "0"], capture_output=True, text=True, cwd=REPO, env=environment,
+        timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "deepnote-synth: error: the jack audio server did not start (is jackd running? "
+        "see JACK_DEFAULT_SERVER)"]

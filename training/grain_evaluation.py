@@ -10,7 +10,12 @@ import torch
 from synth.grain_tables import overlap_add
 from training.grain_dataset import GrainDataset
 from training.grains import slice_grains
-from training.metrics import grain_power_spectra, spectral_scores, stft_power
+from training.metrics import (
+    grain_power_spectra,
+    spectral_scores,
+    stft_power,
+    total_spectral_convergence,
+)
 from training.vae import GrainVAE
 
 GrainCodec = Callable[[np.ndarray], np.ndarray]
@@ -51,6 +56,9 @@ def evaluate_codec(codec: GrainCodec, dataset: GrainDataset) -> dict[str, dict[s
         reference_frames.append(stft_power(signal, grain_size, grain_size // 4))
         estimate_frames.append(stft_power(resynthesize(signal, codec, grain_size),
                                           grain_size, grain_size // 4))
-    whole_file = spectral_scores(np.concatenate(reference_frames),
-                                 np.concatenate(estimate_frames))
+    reference, estimate = np.concatenate(reference_frames), np.concatenate(estimate_frames)
+    whole_file = {
+        "lsd_db": spectral_scores(reference, estimate)["lsd_db"],
+        "spectral_convergence": total_spectral_convergence(reference, estimate),
+    }
     return {"grain": per_grain, "file": whole_file}

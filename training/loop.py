@@ -12,6 +12,7 @@ checkpoint reaches the same weights as one that never stopped.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,17 @@ def batch_indices(
     return global_batch[group.rank :: group.world_size]
 
 
+def learning_rate_at(step: int, settings: LoopSettings) -> float:
+    """Cosine decay from the base rate to a tenth of it over the run.
+
+    A constant rate leaves the last weights wherever the gradient noise put them (held-out
+    error of the grain VAE swung by 3 dB between evaluations); annealing lets the run settle.
+    A pure function of the step, so resuming needs no scheduler state.
+    """
+    progress = min(1.0, step / max(1, settings.steps))
+    return settings.learning_rate * (0.1 + 0.45 * (1.0 + math.cos(math.pi * progress)))
+
+
 def run_training(
     task: TrainingTask, settings: LoopSettings, group: ProcessGroup, resume: bool
 ) -> dict:
@@ -95,6 +107,8 @@ def run_training(
     while step < settings.steps:
         batch = task.batch(batch_indices(step, settings, task.train_size, group), group.device)
         loss, terms = task.training_loss(trained, batch)
+        for group_settings in optimizer.param_groups:
+            group_settings["lr"] = learning_rate_at(step, settings)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

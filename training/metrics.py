@@ -48,3 +48,10 @@ def spectral_scores(reference_power: np.ndarray, estimate_power: np.ndarray) -> 
             np.mean(spectral_convergence(reference_power, estimate_power))
         ),
     }
+
+
+def total_spectral_convergence(reference_power: np.ndarray, estimate_power: np.ndarray) -> float:
+    """||S - S_hat||_F / ||S||_F over a whole spectrogram (the usual whole-signal measure;
+    a per-frame mean would be dominated by near-silent frames)."""
+    reference, estimate = np.sqrt(reference_power), np.sqrt(estimate_power)
+    return float(np.linalg.norm(reference - estimate) / (np.linalg.norm(reference) + 1e-12))

@@ -1,0 +1,389 @@
+"""Writes the deepnote Pure Data patches (vanilla Pd 0.51+).
+
+The .pd files in this folder are the product and can be edited in Pd; this script is how
+they were laid out, so that object numbers and connections are computed, not counted by
+hand. Run it after changing the OSC address table: ``python puredata/make_patches.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+LATENT_DIM = 16
+PAD = 200  # XY pad size in pixels
+PATH_POINTS = 16
+LOGIC = 1000  # logic objects live below the playing surface (scroll down in Pd)
+
+
+@dataclass
+class Section:
+    """A group of Pd objects; ``add`` returns the object's index within the section."""
+
+    lines: list[str] = field(default_factory=list)
+    connections: list[tuple[int, int, int, int]] = field(default_factory=list)
+    raw_before: list[str] = field(default_factory=list)  # e.g. subpatch definitions
+
+    def add(self, line: str) -> int:
+        self.lines.append(line)
+        return len(self.lines) - 1
+
+    def obj(self, x: int, y: int, text: str) -> int:
+        return self.add(f"#X obj {x} {y} {text};")
+
+    def msg(self, x: int, y: int, text: str) -> int:
+        return self.add(f"#X msg {x} {y} {text};")
+
+    def text(self, x: int, y: int, text: str, width: int = 60) -> int:
+        escaped = text.replace(",", " \\,").replace(";", " \\;")
+        return self.add(f"#X text {x} {y} {escaped}, f {width};")
+
+    def connect(self, source: int, outlet: int, target: int, inlet: int = 0) -> None:
+        self.connections.append((source, outlet, target, inlet))
+
+
+def osc_send(section: Section, x: int, y: int, address: str) -> int:
+    """[oscformat a b] feeding the patch's single sender; returns the oscformat index."""
+    parts = address.strip("/").split("/")
+    formatter = section.obj(x, y, "oscformat " + " ".join(parts))
+    sender = section.obj(x, y + 25, "s \\$0-osc")
+    section.connect(formatter, 0, sender)
+    return formatter
+
+
+def osc_send_mrpeach(section: Section, x: int, y: int, address: str, count: int) -> int:
+    """mrpeach's way, as the original prototype sent: ``sendtyped /address fff... values``."""
+    typed = section.obj(x, y, f"list prepend sendtyped {address} {'f' * count}")
+    trim = section.obj(x, y + 25, "list trim")
+    sender = section.obj(x, y + 50, "s \\$0-osc")
+    section.connect(typed, 0, trim)
+    section.connect(trim, 0, sender)
+    return typed
+
+
+def header_mrpeach(title: str, what: str, command: str) -> Section:
+    """Like :func:`header`, sending through mrpeach's [packOSC] and [udpsend]."""
+    s = Section(raw_before=["#X declare -stdpath mrpeach;"])  # [declare] takes no number
+    s.text(20, 10, f"deepnote - {title}", 70)
+    s.text(20, 35, what, 70)
+    s.text(20, 85, f"Start the synth first: {command}", 70)
+    s.text(20, 120, "Host and port: edit this message (edit mode) then click it:", 70)
+    connect = s.msg(20, 150, f"connect {DEFAULT_HOST} {DEFAULT_PORT}")
+    load = s.obj(420, 150, "loadbang")
+    order = s.obj(420, 175, "t b b")
+    defaults_delay = s.obj(420, 200, "delay 200")
+    defaults = s.obj(420, 225, "s \\$0-defaults")
+    receive = s.obj(230, 150, "r \\$0-osc")
+    pack = s.obj(230, 175, "packOSC")
+    udpsend = s.obj(20, 225, "udpsend")
+    status = s.obj(20, 250, "print deepnote-connected")
+    s.connect(load, 0, order)
+    s.connect(order, 1, connect)
+    s.connect(order, 0, defaults_delay)
+    s.connect(defaults_delay, 0, defaults)
+    s.connect(connect, 0, udpsend)
+    s.connect(receive, 0, pack)
+    s.connect(pack, 0, udpsend)
+    s.connect(udpsend, 0, status)
+    return s
+
+
+def header(title: str, what: str, command: str) -> Section:
+    """Comment, editable host and port, and the one UDP sender of a patch."""
+    s = Section()
+    s.text(20, 10, f"deepnote - {title}", 70)
+    s.text(20, 35, what, 70)
+    s.text(20, 85, f"Start the synth first: {command}", 70)
+    s.text(20, 120, "Host and port: edit this message (edit mode) then click it:", 70)
+    connect = s.msg(20, 150, f"connect {DEFAULT_HOST} {DEFAULT_PORT}")
+    load = s.obj(420, 150, "loadbang")
+    order = s.obj(420, 175, "t b b")
+    defaults_delay = s.obj(420, 200, "delay 200")
+    defaults = s.obj(420, 225, "s \\$0-defaults")
+    receive = s.obj(230, 150, "r \\$0-osc")
+    prepend = s.obj(230, 175, "list prepend send")
+    trim = s.obj(230, 200, "list trim")
+    netsend = s.obj(20, 225, "netsend -u -b")
+    status = s.obj(20, 250, "print deepnote-connected")
+    s.connect(load, 0, order)
+    s.connect(order, 1, connect)  # connect first, then the defaults
+    s.connect(order, 0, defaults_delay)
+    s.connect(defaults_delay, 0, defaults)
+    s.connect(connect, 0, netsend)
+    s.connect(receive, 0, prepend)
+    s.connect(prepend, 0, trim)
+    s.connect(trim, 0, netsend)
+    s.connect(netsend, 0, status)
+    return s
+
+
+def latent_sliders(ox: int, oy: int, mrpeach: bool = False) -> Section:
+    """16 vertical sliders, each a quantile of one latent dimension -> /latent."""
+    ly = LOGIC + 150  # where this section's logic starts
+    s = Section()
+    s.text(ox, oy, "Latent point: 16 sliders, each a quantile of the training data along "
+           "one dimension (middle = typical). Sends /latent.", 50)
+    for index in range(LATENT_DIM):
+        x = ox + index * 22
+        s.obj(x, oy + 50, f"vsl 18 128 0 1 0 0 \\$0-q{index} \\$0-q-in empty 0 -9 0 10 "
+              "#dcdcdc #000000 #000000 0 1")
+        # "value index": [unpack] fires right to left, so the index is set first.
+        column_x, row_y = ox + (index % 4) * 95, LOGIC + 10 + (index // 4) * 75
+        slider = s.obj(column_x, row_y, f"r \\$0-q{index}")
+        tag = s.obj(column_x, row_y + 25, f"list append {index}")
+        s.connect(slider, 0, tag)
+        store = s.obj(column_x, row_y + 50, "s \\$0-dim")
+        s.connect(tag, 0, store)
+    receive = s.obj(ox, ly + 250, "r \\$0-dim")
+    order = s.obj(ox, ly + 275, "t b l")
+    unpack = s.obj(ox + 80, ly + 300, "unpack f f")
+    write = s.obj(ox + 80, ly + 325, "tabwrite \\$0-latent")
+    table = s.obj(ox + 200, ly + 250, f"array define \\$0-latent {LATENT_DIM}")
+    get = s.obj(ox, ly + 350, "array get \\$0-latent")
+    s.connect(receive, 0, order)
+    s.connect(order, 1, unpack)
+    s.connect(unpack, 0, write, 0)
+    s.connect(unpack, 1, write, 1)  # index (fires first)
+    s.connect(order, 0, get)
+    if mrpeach:
+        formatter = osc_send_mrpeach(s, ox, ly + 375, "/latent", LATENT_DIM)
+    else:
+        formatter = osc_send(s, ox, ly + 375, "/latent")
+    s.connect(get, 0, formatter)
+    defaults = s.obj(ox + 200, ly + 300, "r \\$0-defaults")
+    middle = s.msg(ox + 200, ly + 325, "0.5")
+    to_sliders = s.obj(ox + 200, ly + 350, "s \\$0-q-in")
+    s.connect(defaults, 0, middle)
+    s.connect(middle, 0, to_sliders)
+    del table
+    return s
+
+
+def xy_pad(ox: int, oy: int, template: str) -> Section:
+    """A draggable handle on the plane of the first two principal axes -> /xy.
+
+    Vanilla Pd has no XY pad object; a data-structure scalar whose handle corners are drawn
+    from its fields ``px`` and ``py`` (0..1) is one: dragging the handle changes them.
+    """
+    ly = LOGIC + 150  # where this section's logic starts
+    s = Section()
+    low, high = -6, 6
+    corner_x = [f"px(0:1)({low}:{PAD + low})", f"px(0:1)({high}:{PAD + high})"]
+    corner_y = [f"py(0:1)({PAD + low}:{low})", f"py(0:1)({PAD + high}:{high})"]
+    handle = " ".join([corner_x[0], corner_y[0], corner_x[1], corner_y[0],
+                       corner_x[1], corner_y[1], corner_x[0], corner_y[1]])
+    s.raw_before = [
+        f"#N canvas 0 0 450 250 {template}-template 0;",
+        f"#X obj 20 20 struct {template} float x float y float px float py;",
+        f"#X obj 20 50 drawpolygon 0 1 0 0 {PAD} 0 {PAD} {PAD} 0 {PAD} 0 0;",
+        f"#X obj 20 80 filledpolygon 0 0 1 {handle};",
+        "#X obj 20 110 outlet;",
+        "#X connect 0 0 3 0;",
+        f"#X restore {ox + 260} {ly + 0} pd {template}-template;",
+        f"#N canvas 0 0 {PAD + 20} {PAD + 20} {template}-pad 0;",
+        f"#X scalar {template} 0 0 0.5 0.5 \\;;",
+        f"#X coords 0 0 {PAD} {PAD} {PAD} {PAD} 3 0 0;",  # on parent, name hidden
+        f"#X restore {ox} {oy + 50} pd {template}-pad;",
+    ]
+    # The two canvases above take this section's first two object numbers.
+    s.lines = ["<template>", "<pad>"]
+    s.text(ox, oy, "XY pad: drag the black square. The plane of the two main directions "
+           "of the training sounds. Sends /xy.", 34)
+    route = s.obj(ox + 260, ly + 30, "route change")
+    get = s.obj(ox + 260, ly + 55, f"get {template} px py")
+    clip_x = s.obj(ox + 260, ly + 80, "clip 0 1")
+    clip_y = s.obj(ox + 340, ly + 80, "clip 0 1")
+    pack = s.obj(ox + 260, ly + 105, "pack f f")
+    s.connect(0, 0, route)
+    s.connect(route, 0, get)
+    s.connect(get, 0, clip_x)
+    s.connect(get, 1, clip_y)
+    s.connect(clip_x, 0, pack, 0)
+    s.connect(clip_y, 0, pack, 1)
+    formatter = osc_send(s, ox + 260, ly + 130, "/xy")
+    s.connect(pack, 0, formatter)
+    defaults = s.obj(ox + 400, ly + 30, "r \\$0-defaults")
+    centre = s.msg(ox + 400, ly + 55, "0.5 0.5")
+    s.connect(defaults, 0, centre)
+    s.connect(centre, 0, formatter)
+    return s
+
+
+def trajectory(ox: int, oy: int) -> Section:
+    """A path drawn with the mouse in an array, sent as /trajectory/xy, plus its controls."""
+    ly = LOGIC + 150  # where this section's logic starts
+    s = Section()
+    s.raw_before = [
+        f"#N canvas 0 0 450 250 {'(subpatch)'} 0;",
+        f"#X array \\$0-path {PATH_POINTS} float 3;",
+        "#A 0 " + " ".join(f"{0.5 + 0.35 * __import__('math').sin(i / 2.4):.3f}"
+                           for i in range(PATH_POINTS)) + ";",
+        "#X coords 0 1 16 0 256 140 1 0 0;",
+        f"#X restore {ox} {oy + 95} graph;",
+    ]
+    s.lines = ["<graph>"]
+    s.text(ox, oy, "Trajectory: draw a path with the mouse in the array (left to right is "
+           "the path's x, height its y on the XY plane), then click SEND. The synth "
+           "decodes grains along it and scans them.", 42)
+    s.obj(ox, oy + 255, "bng 30 250 50 0 \\$0-send-path empty SEND 34 15 0 12 #fcc4c4 "
+          "#000000 #000000")
+    s.obj(ox + 120, oy + 260, "hsl 128 18 2 256 1 0 \\$0-grains \\$0-grains-in grains 0 -9 "
+          "0 10 #dcdcdc #000000 #000000 0 1")
+    s.obj(ox + 120, oy + 295, "hsl 128 18 -2 2 0 0 \\$0-speed \\$0-speed-in scan_speed 0 "
+          "-9 0 10 #dcdcdc #000000 #000000 0 1")
+    send = s.obj(ox, ly + 70, "r \\$0-send-path")
+    grains = s.obj(ox + 270, ly + 70, "r \\$0-grains")
+    speed = s.obj(ox + 270, ly + 130, "r \\$0-speed")
+    # The path as x0 y0 x1 y1 ...: x = i / (points - 1), y = the array's value.
+    order = s.obj(ox, ly + 100, "t b b b")
+    clear = s.msg(ox + 120, ly + 125, "list")
+    count = s.msg(ox + 60, ly + 125, f"{PATH_POINTS}")
+    until = s.obj(ox + 60, ly + 150, "until")
+    counter = s.obj(ox + 60, ly + 175, "f")
+    step = s.obj(ox + 100, ly + 175, "+ 1")
+    reset = s.msg(ox + 170, ly + 100, "0")
+    split = s.obj(ox + 60, ly + 200, "t f f")
+    scale = s.obj(ox + 60, ly + 225, f"/ {PATH_POINTS - 1}")
+    read = s.obj(ox + 140, ly + 225, "tabread \\$0-path")
+    pair = s.obj(ox + 60, ly + 275, "pack f f")
+    accumulate = s.obj(ox + 60, ly + 300, "list prepend")
+    keep = s.obj(ox + 60, ly + 325, "t a a")
+    hold = s.obj(ox, ly + 350, "list")
+    s.connect(send, 0, order)
+    s.connect(order, 2, clear)
+    s.connect(order, 2, reset)
+    s.connect(clear, 0, accumulate, 1)
+    s.connect(reset, 0, counter, 1)
+    s.connect(order, 1, count)
+    s.connect(count, 0, until)
+    s.connect(until, 0, counter)
+    s.connect(counter, 0, step)
+    s.connect(step, 0, counter, 1)
+    s.connect(counter, 0, split)
+    s.connect(split, 1, read)
+    s.connect(split, 0, scale)
+    s.connect(read, 0, pair, 1)
+    s.connect(scale, 0, pair, 0)
+    s.connect(pair, 0, accumulate, 0)
+    s.connect(accumulate, 0, keep)
+    s.connect(keep, 1, accumulate, 1)
+    s.connect(keep, 0, hold, 1)
+    s.connect(order, 0, hold, 0)
+    path_out = osc_send(s, ox, ly + 375, "/trajectory/xy")
+    s.connect(hold, 0, path_out)
+    grains_out = osc_send(s, ox + 270, ly + 95, "/trajectory/grains")
+    s.connect(grains, 0, grains_out)
+    speed_out = osc_send(s, ox + 270, ly + 155, "/scan/speed")
+    s.connect(speed, 0, speed_out)
+    defaults = s.obj(ox + 270, ly + 220, "r \\$0-defaults")
+    sequence = s.obj(ox + 270, ly + 245, "t b b b")
+    grains_default = s.msg(ox + 400, ly + 270, "64")
+    speed_default = s.msg(ox + 340, ly + 270, "0.25")
+    s.connect(defaults, 0, sequence)
+    s.connect(sequence, 2, grains_default)
+    s.connect(sequence, 1, speed_default)
+    grains_in = s.obj(ox + 400, ly + 295, "s \\$0-grains-in")
+    speed_in = s.obj(ox + 340, ly + 320, "s \\$0-speed-in")
+    s.connect(sequence, 0, order)
+    s.connect(grains_default, 0, grains_in)
+    s.connect(speed_default, 0, speed_in)
+    return s
+
+
+GRANULATOR_CONTROLS = (
+    # label, address, low, high, logarithmic, default
+    ("position", "/grain/pos", 0.0, 1.0, False, 0.5),
+    ("pitch", "/grain/pitch", 0.25, 4.0, True, 1.0),
+    ("duration_s", "/grain/dur", 0.01, 0.5, True, 0.08),
+    ("density_per_s", "/grain/density", 2.0, 200.0, True, 40.0),
+    ("jitter", "/grain/jitter", 0.0, 1.0, False, 0.05),
+    ("volume", "/volume", 0.0, 1.0, False, 0.7),
+)
+
+
+def granulator(ox: int, oy: int) -> Section:
+    """One slider per granulator control, and a PANIC button."""
+    ly = LOGIC + 150  # where this section's logic starts
+    s = Section()
+    s.text(ox, oy, "Granulator: where grains are read, their pitch, length, "
+           "how many per second, how scattered, and the output volume.", 45)
+    defaults = s.obj(ox + 200, ly + 100, "r \\$0-defaults")
+    fan = s.obj(ox + 200, ly + 125, "t " + " ".join("b" for _ in GRANULATOR_CONTROLS))
+    s.connect(defaults, 0, fan)
+    for index, (label, address, low, high, log, default) in enumerate(GRANULATOR_CONTROLS):
+        y = oy + 60 + index * 45
+        name = f"\\$0-{address.strip('/').replace('/', '-')}"
+        s.obj(ox, y, f"hsl 160 18 {low} {high} {int(log)} 0 {name} {name}-in {label} "
+              "0 -9 0 10 #dcdcdc #000000 #000000 0 1")
+        s.add(f"#X floatatom {ox + 170} {y} 6 0 0 0 - {name} - 0;")
+        slider = s.obj(ox + index * 15, ly + 130 + index * 50, f"r {name}")
+        formatter = osc_send(s, ox + index * 15, ly + 155 + index * 50, address)
+        s.connect(slider, 0, formatter)
+        preset = s.msg(ox + 200 + index * 40, ly + 150, f"{default:g}")
+        to_slider = s.obj(ox + 200 + index * 40, ly + 175 + (index % 2) * 25, f"s {name}-in")
+        s.connect(fan, len(GRANULATOR_CONTROLS) - 1 - index, preset)
+        s.connect(preset, 0, to_slider)
+    s.obj(ox, oy + 330, "bng 30 250 50 0 \\$0-panic empty PANIC 34 15 0 12 #fc4444 "
+          "#000000 #000000")
+    panic = s.obj(ox, ly + 470, "r \\$0-panic")
+    no_arguments = s.msg(ox, ly + 500, "list")
+    s.connect(panic, 0, no_arguments)
+    panic_out = osc_send(s, ox, ly + 525, "/panic")
+    s.connect(no_arguments, 0, panic_out)
+    return s
+
+
+def assemble(title: str, what: str, sections: list[Section], structs: list[str],
+             size: tuple[int, int] = (900, 700), mrpeach: bool = False) -> str:
+    """One patch file: the header's sender plus the sections, numbered in file order."""
+    command = "deepnote-synth (OSC on 127.0.0.1:9000 by default)"
+    make_header = header_mrpeach if mrpeach else header
+    all_sections = [make_header(title, what, command), *sections]
+    lines = [f"#N struct {struct};" for struct in structs]
+    lines.append(f"#N canvas 40 40 {size[0]} {size[1]} 12;")
+    connects = []
+    offset = 0
+    for section in all_sections:
+        raw = list(section.raw_before)
+        body = [line for line in section.lines if not line.startswith("<")]
+        lines.extend(raw)
+        lines.extend(body)
+        connects.extend(f"#X connect {a + offset} {o} {b + offset} {i};"
+                        for a, o, b, i in section.connections)
+        offset += len(section.lines)
+    return "\n".join(lines + connects) + "\n"
+
+
+def write_all() -> None:
+    patches = {
+        "1-latent-sliders.pd": ("1. latent sliders", "Sixteen sliders move the latent "
+                                "point the grains are decoded from.",
+                                [latent_sliders(20, 300)], []),
+        "1-latent-sliders-mrpeach.pd": ("1. latent sliders (mrpeach)", "Patch 1 sending "
+                                        "with mrpeach's packOSC and udpsend, as the "
+                                        "original prototype did.",
+                                        [latent_sliders(20, 300, mrpeach=True)], []),
+        "2-xy-pad.pd": ("2. XY pad", "Drag through the sound map: the two main directions "
+                        "of the training sounds.", [xy_pad(20, 300, "dn-xy-pad")],
+                        ["dn-xy-pad float x float y float px float py"]),
+        "3-trajectory.pd": ("3. trajectory", "Draw a path through the sound map and let the "
+                            "synth scan it.", [trajectory(20, 300)], []),
+        "4-granulator.pd": ("4. granulator", "The granulator's controls and a panic button.",
+                            [granulator(20, 300)], []),
+        "6-main.pd": ("6. main (stage)", "Everything on one screen: latent sliders, "
+                      "XY pad, trajectory and granulator.",
+                      [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
+                       trajectory(700, 300), granulator(1060, 300)],
+                      ["dn-xy-main float x float y float px float py"]),
+    }
+    for name, (title, what, sections, structs) in patches.items():
+        size = (1500, 900) if name.startswith("6") else (760, 900)
+        text = assemble(title, what, sections, structs, size, mrpeach="mrpeach" in name)
+        (HERE / name).write_text(text)
+
+
+if __name__ == "__main__":
+    write_all()
