@@ -4,6 +4,7 @@ Pd/Max patch tests read. Each address validates its own arguments."""
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 LATENT_DIM = 16  # what the table promises; the runtime checks the model agrees
@@ -13,12 +14,16 @@ class InvalidArguments(ValueError):
     """Arguments that do not fit an address; the message names the problem."""
 
 
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
 @dataclass(frozen=True)
 class Field:
     name: str
-    low: float
-    high: float
+    low: float = 0.0
+    high: float = 0.0
     integer: bool = False
+    text: bool = False  # a preset name: letters, digits, '_', '.', '-'
 
 
 @dataclass(frozen=True)
@@ -69,12 +74,15 @@ class Address:
     def describe_ranges(self) -> str:
         seen: dict[str, str] = {}
         for field in self.fields:
+            if field.text:
+                seen.setdefault(field.name, f"{field.name}: letters, digits, _ . - (64 max)")
+                continue
             kind = "int" if field.integer else "float"
             span = f"{_fmt(field.low)}..{_fmt(field.high)}"
             seen.setdefault(field.name, f"{field.name}: {kind} {span}")
         return "; ".join(seen.values())
 
-    def validate(self, arguments: tuple | list) -> tuple[float, ...]:
+    def validate(self, arguments: tuple | list) -> tuple:
         """Return the arguments as numbers, or raise InvalidArguments saying what is wrong."""
         count = len(arguments)
         if not self.accepts_count(count):
@@ -90,7 +98,12 @@ class Address:
         return tuple(values)
 
 
-def _check_value(field: Field, value: object, index: int) -> float:
+def _check_value(field: Field, value: object, index: int) -> float | str:
+    if field.text:
+        if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
+            raise InvalidArguments(f"argument {index + 1} ({field.name}) must be a name of "
+                                   "letters, digits, '_', '.' or '-' (64 at most)")
+        return value
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidArguments(
             f"argument {index + 1} ({field.name}) must be a number, got {type(value).__name__}")
@@ -143,12 +156,18 @@ ADDRESSES: tuple[Address, ...] = (
             "positions (fraction of the table)"),
     Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)"),
     Address("/panic", (), "silence now: volume to 0 (send /volume to play again)"),
+    Address("/preset/save", (Field("name", text=True),), "store the whole control state "
+            "(latent point or path, granulator, volume) under a name"),
+    Address("/preset/load", (Field("name", text=True),), "restore a stored state"),
+    Address("/state", (Field("reply_port", 1, 65535, integer=True),), "reply with the "
+            "current state as /state/... messages, to the sender's port or reply_port",
+            optional=1),
 )
 
 ADDRESS_BY_PATH: dict[str, Address] = {address.path: address for address in ADDRESSES}
 
 
-def validate_message(path: str, arguments: tuple | list) -> tuple[float, ...]:
+def validate_message(path: str, arguments: tuple | list) -> tuple:
     """Validate one message; InvalidArguments for bad arguments or an unknown address."""
     address = ADDRESS_BY_PATH.get(path)
     if address is None:

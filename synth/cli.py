@@ -10,6 +10,8 @@ from pathlib import Path
 
 from synth.addresses import LATENT_DIM, address_table_text
 from synth.model_file import KIND_GRAINS, ModelFileError, read_metadata, validate_metadata
+from synth.network_policy import PolicyError, check_listening_address, parse_allowed
+from synth.presets import PresetError, PresetStore, default_preset_directory
 from synth.score import ScoreError, read_score
 
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "grains.pt"
@@ -35,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--osc-host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0 exposes it to the network)")
     parser.add_argument("--osc-port", type=int, default=9000, help="UDP port (default 9000)")
+    parser.add_argument("--allow", action="append", default=[], metavar="ADDRESS[/PREFIX]",
+                        help="a sender (or network) allowed to send OSC when --osc-host is not "
+                             "loopback; repeatable")
     parser.add_argument("--osc-help", action="store_true",
                         help="print the OSC address table and exit")
     parser.add_argument("--render", type=Path, help="offline: WAV file to write")
@@ -42,6 +47,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="offline: seconds to render (default 10)")
     parser.add_argument("--score", type=Path, help="offline: timed OSC score to play")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
+    parser.add_argument("--preset-dir", type=Path,
+                        help="where presets live (default $XDG_DATA_HOME/deepnote/presets, "
+                             "else ~/.local/share/deepnote/presets)")
     verbosity = parser.add_mutually_exclusive_group()
     verbosity.add_argument("-v", "--verbose", action="store_true", help="log more")
     verbosity.add_argument("--quiet", action="store_true", help="log warnings only")
@@ -71,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.audio == "offline":
             return _render(args, metadata)
         return _play(args, metadata)
-    except (ModelFileError, ScoreError, UsageError) as error:
+    except (ModelFileError, ScoreError, UsageError, PolicyError) as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -88,10 +97,18 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--audio offline needs --render OUT.wav")
     if args.audio != "offline" and (args.render or args.score):
         raise UsageError("--render and --score need --audio offline")
+    if args.preset:
+        store = PresetStore(args.preset_dir or default_preset_directory())
+        try:
+            store.load(args.preset)
+        except PresetError as error:
+            raise UsageError(str(error)) from error
     if args.duration <= 0:
         raise UsageError("--duration must be positive")
     if args.sr < 8000 or args.buffer < 16:
         raise UsageError("--sr must be at least 8000 and --buffer at least 16")
+    if args.audio != "offline":
+        check_listening_address(args.osc_host, parse_allowed(args.allow))
     if not 0 <= args.osc_port < 65536:
         raise UsageError("--osc-port must be 0..65535 (0: any free port)")
 
@@ -103,7 +120,8 @@ def _render(args: argparse.Namespace, metadata: dict) -> int:
     if args.render.parent and not args.render.parent.is_dir():
         raise UsageError(f"{args.render.parent}: no such folder for --render")
     settings = RenderSettings(model_path=args.model, out=args.render, duration=args.duration,
-                              server_rate=args.sr, buffer_size=args.buffer, seed=args.seed)
+                              server_rate=args.sr, buffer_size=args.buffer, seed=args.seed,
+                              preset_directory=args.preset_dir, preset=args.preset)
     tables = render_offline(settings, metadata, events)
     log.info("wrote %s (%.1f s, %d grain tables)", args.render, args.duration, tables)
     return 0
@@ -115,7 +133,8 @@ def _play(args: argparse.Namespace, metadata: dict) -> int:
     settings = LiveSettings(
         model_path=args.model, audio=args.audio, server_rate=args.sr, buffer_size=args.buffer,
         output_device=args.output_device, jack_name=args.jack_name, osc_host=args.osc_host,
-        osc_port=args.osc_port, seed=args.seed, verbose=args.verbose)
+        osc_port=args.osc_port, allowed_senders=parse_allowed(args.allow), seed=args.seed,
+        verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset)
     try:
         return run_live(settings, metadata)
     except AudioUnavailable as error:

@@ -10,6 +10,7 @@ import numpy as np
 from synth.engine import GrainEngine
 from synth.grain_tables import point_cloud
 from synth.latent_space import LatentSpace, line_path, smooth_path
+from synth.presets import PresetError, PresetStore
 
 log = logging.getLogger("deepnote.controls")
 
@@ -25,11 +26,16 @@ _GRAIN_CONTROLS = {
 }
 
 
+_SOURCES = ("/latent", "/latent/z", "/xy", "/trajectory/line", "/trajectory/points",
+            "/trajectory/xy")
+
+
 class Controller:
     """Holds the performer's latent state and turns messages into sound changes."""
 
     def __init__(self, engine: GrainEngine, space: LatentSpace,
-                 submit: Callable[[np.ndarray], int], seed: int = 0) -> None:
+                 submit: Callable[[np.ndarray], int], seed: int = 0,
+                 presets: PresetStore | None = None) -> None:
         self.engine = engine
         self.space = space
         self._submit = submit
@@ -38,12 +44,17 @@ class Controller:
         self.path_grains = DEFAULT_PATH_GRAINS
         self._path_source: Callable[[int], np.ndarray] | None = None
         self.mode = "point"
+        # The message that set the current sound source, replayed by presets.
+        self.source: tuple[str, tuple] = ("/latent", tuple(self.quantiles))
+        self.presets = presets
 
     def play_typical(self) -> None:
         """What plays before any control arrives: the median latent point."""
         self._play_point(self.space.from_quantiles(self.quantiles))
 
-    def apply(self, address: str, values: tuple[float, ...]) -> None:
+    def apply(self, address: str, values: tuple) -> None:
+        if address in _SOURCES:
+            self.source = (address, values)
         if address in _GRAIN_CONTROLS:
             self.engine.set_control(_GRAIN_CONTROLS[address], values[0])
         elif address == "/latent":
@@ -53,6 +64,7 @@ class Controller:
             self._play_point(np.asarray(values, dtype=np.float64))
         elif address == "/latent/dim":
             self.quantiles[int(values[0])] = values[1]
+            self.source = ("/latent", tuple(float(q) for q in self.quantiles))
             self._play_point(self.space.from_quantiles(self.quantiles))
         elif address == "/xy":
             self._play_point(self.space.from_xy(np.asarray(values)))
@@ -71,8 +83,47 @@ class Controller:
                 self._play_path(self._path_source)
         elif address == "/panic":
             self.engine.silence()
+        elif address == "/preset/save":
+            self._save_preset(str(values[0]))
+        elif address == "/preset/load":
+            self.load_preset(str(values[0]))
         else:
             log.debug("no handler for %s", address)
+
+    def snapshot(self) -> list[tuple[str, tuple]]:
+        """The whole control state as the messages that would recreate it."""
+        controls = self.engine.controls
+        return [
+            ("/trajectory/grains", (self.path_grains,)),
+            self.source,
+            *[(address, (getattr(controls, name),)) for address, name in _GRAIN_CONTROLS.items()],
+        ]
+
+    def load_preset(self, name: str) -> bool:
+        """Apply a stored preset; a bad one is refused with one line and changes nothing."""
+        if self.presets is None:
+            log.warning("presets are not available here")
+            return False
+        try:
+            messages = self.presets.load(name)
+        except PresetError as error:
+            log.warning("preset refused: %s", error)
+            return False
+        for address, values in messages:
+            self.apply(address, values)
+        log.info("loaded preset %s", name)
+        return True
+
+    def _save_preset(self, name: str) -> None:
+        if self.presets is None:
+            log.warning("presets are not available here")
+            return
+        try:
+            path = self.presets.save(name, self.snapshot())
+        except PresetError as error:
+            log.warning("%s", error)
+            return
+        log.info("saved preset %s to %s", name, path)
 
     def _play_point(self, center: np.ndarray) -> None:
         self.mode = "point"

@@ -17,6 +17,7 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from synth.grain_tables import normalise_level, overlap_add, safe_table
+from synth.processes import parent_is_gone
 
 log = logging.getLogger("deepnote.worker")
 
@@ -90,7 +91,14 @@ def worker_main(
 
 
 def _newest(requests: mp.Queue) -> DecodeRequest | None:
-    request = requests.get()
+    """The newest waiting request; None to stop (asked to, or the audio process is gone)."""
+    while True:
+        try:
+            request = requests.get(timeout=0.5)
+            break
+        except queue.Empty:
+            if parent_is_gone():
+                return None
     while request is not None:
         try:
             newer = requests.get_nowait()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -19,6 +20,8 @@ from synth.engine import GrainEngine, pyo
 from synth.latent_space import LatentSpace
 from synth.offline import table_samples
 from synth.osc_receiver import OscListener
+from synth.presets import PresetStore, default_preset_directory
+from synth.state_reply import reply_address, state_datagram
 
 log = logging.getLogger("deepnote")
 
@@ -39,8 +42,11 @@ class LiveSettings:
     jack_name: str = "deepnote"
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
+    allowed_senders: tuple[str, ...] = ()
     seed: int = 0
     verbose: bool = False
+    preset_directory: Path | None = None
+    preset: str | None = None
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:
@@ -100,10 +106,13 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
     listener: OscListener | None = None
     try:
         decoder.wait_ready()
-        listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose)
+        listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
+                                   settings.allowed_senders)
         engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
                              table_samples(metadata))
-        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed)
+        presets = PresetStore(settings.preset_directory or default_preset_directory())
+        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
+                                presets)
         stop = _StopFlag()
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
@@ -112,10 +121,16 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         server.start()
         engine.start()
         controller.play_typical()
+        if settings.preset:
+            controller.load_preset(settings.preset)
         log.info("playing %s; OSC on %s:%d (Ctrl-C stops)", settings.model_path,
                  settings.osc_host, listener.port)
         log.info("decoder pid %s, OSC listener pid %s", decoder.worker_pid, listener.pid)
-        listener = _control_loop(stop, listener, settings, decoder, engine, controller)
+        listener = _control_loop(stop, listener, settings, decoder, engine, controller,
+                                 server)
+        if not stop.raised:
+            log.error("the %s audio server stopped under the synth; exiting", settings.audio)
+            return 1
         log.info("stopping")
         time.sleep(engine.fade_out() + 0.05)
         server.stop()
@@ -129,12 +144,20 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
 
 
 def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
-                  decoder: GrainDecoder, engine: GrainEngine,
-                  controller: Controller) -> OscListener:
-    """Run until SIGINT/SIGTERM; returns the listener in use (it may have been restarted)."""
+                  decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
+                  server: pyo.Server) -> OscListener:
+    """Run until SIGINT/SIGTERM or until the audio server stops; returns the listener in use
+    (it may have been restarted)."""
+    replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
+                            socket.SOCK_DGRAM)
     while not stop.raised:
-        for address, values in listener.receive(CONTROL_PERIOD_SECONDS):
-            controller.apply(address, values)
+        if not server.getIsStarted():  # pyo stops itself when JACK goes away
+            break
+        for address, values, sender in listener.receive(CONTROL_PERIOD_SECONDS):
+            if address == "/state":
+                _reply_state(replies, controller, reply_address(sender, values))
+            else:
+                controller.apply(address, values)
         now = time.monotonic()
         decoder.poll(lambda table, now=now: engine.offer_table(table, now))
         engine.tick(now)
@@ -142,5 +165,15 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         if not listener.alive and not stop.raised:
             log.warning("the OSC listener (pid %s) died; restarting it", listener.pid)
             listener.close()
-            listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose)
+            listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
+                                   settings.allowed_senders)
+    replies.close()
     return listener
+
+
+def _reply_state(replies: socket.socket, controller: Controller,
+                 destination: tuple[str, int]) -> None:
+    try:
+        replies.sendto(state_datagram(controller), destination)
+    except OSError as error:
+        log.warning("could not send /state to %s:%d (%s)", *destination, error.strerror)

@@ -16,6 +16,7 @@ from synth.decoder import GrainDecoder
 from synth.engine import FADE_OUT_SECONDS, GrainEngine, pyo
 from synth.grain_tables import table_length
 from synth.latent_space import LatentSpace
+from synth.presets import PresetStore, default_preset_directory
 from synth.score import ScoreEvent
 
 MAX_PATH_GRAINS = 512
@@ -29,6 +30,8 @@ class RenderSettings:
     server_rate: int = 48000
     buffer_size: int = 256
     seed: int = 0
+    preset_directory: Path | None = None
+    preset: str | None = None
 
 
 def table_samples(metadata: dict[str, Any]) -> int:
@@ -50,13 +53,17 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
         decoder.wait_ready()
         engine = GrainEngine(metadata["sample_rate"], settings.server_rate,
                              table_samples(metadata))
-        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed)
+        presets = PresetStore(settings.preset_directory or default_preset_directory())
+        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
+                                presets)
         server.recordOptions(dur=-1, filename=str(settings.out), fileformat=0, sampletype=3)
         server.start()
         engine.start()
         server.recstart()
         now = 0.0
         controller.play_typical()
+        if settings.preset:
+            controller.load_preset(settings.preset)
         decoder.wait(lambda table: engine.offer_table(table, now))
         pending = list(events)
         buffers = math.ceil(settings.duration * settings.server_rate / settings.buffer_size)

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
 from synth.addresses import InvalidArguments, validate_message
+from synth.network_policy import SenderPolicy
 from synth.osc_datagram import MalformedDatagram, parse_datagram
+from synth.processes import parent_is_gone
 
 log = logging.getLogger("deepnote.osc")
 
@@ -42,6 +44,7 @@ class ListenerCounts:
     datagrams: int = 0
     accepted: int = 0
     dropped: int = 0
+    refused: int = 0  # from senders outside --allow
 
 
 @dataclass
@@ -63,14 +66,21 @@ class RateLimitedWarnings:
         self._last[key] = now
 
 
-def coalescing_key(address: str, values: tuple[float, ...]) -> tuple:
+Message = tuple[str, tuple, tuple[str, int]]  # address, values, sender
+_NEVER_COALESCED = ("/preset/save", "/preset/load", "/state", "/panic")
+
+
+def coalescing_key(address: str, values: tuple, sender: tuple[str, int]) -> tuple:
     """Messages with the same key replace each other while waiting."""
     if address == "/latent/dim":
         return (address, int(values[0]))
+    if address in _NEVER_COALESCED:
+        return (address, values, sender)  # each request counts (duplicates aside)
     return (address,)
 
 
-def listener_main(host: str, port: int, connection: Connection, verbose: bool) -> None:
+def listener_main(host: str, port: int, connection: Connection, verbose: bool,
+                  allowed: tuple[str, ...] = ()) -> None:
     """Entry point of the listener process."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="deepnote-synth: %(message)s")
@@ -82,19 +92,24 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool) -
     connection.send(ListenerReady(host, sock.getsockname()[1]))
     counts = ListenerCounts()
     warnings = RateLimitedWarnings()
-    waiting: dict[tuple, tuple[str, tuple[float, ...]]] = {}
+    policy = SenderPolicy(allowed)
+    waiting: dict[tuple, Message] = {}
     flush_at = 0.0
-    while True:
+    while not parent_is_gone():  # the audio process may be killed without a word
         try:
             datagram, sender = sock.recvfrom(65536)
         except TimeoutError:
             datagram = None
-        if datagram is not None:
+        if datagram is not None and not policy.permits(sender[0]):
+            counts.refused += 1
+            warnings.warn("<refused>", f"refused datagrams from {sender[0]} (not in --allow); "
+                          f"{counts.refused} so far")
+        elif datagram is not None:
             counts.datagrams += 1
             for address, values in accept(datagram, sender, counts, warnings):
-                key = coalescing_key(address, values)
+                key = coalescing_key(address, values, sender)
                 waiting.pop(key, None)
-                waiting[key] = (address, values)
+                waiting[key] = (address, values, (sender[0], sender[1]))
         now = time.monotonic()
         if waiting and now >= flush_at:
             try:
@@ -108,7 +123,7 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool) -
 
 
 def accept(datagram: bytes, sender: tuple, counts: ListenerCounts,
-           warnings: RateLimitedWarnings) -> list[tuple[str, tuple[float, ...]]]:
+           warnings: RateLimitedWarnings) -> list[tuple[str, tuple]]:
     """The valid messages of one datagram; everything else is counted and warned about."""
     try:
         messages = parse_datagram(datagram)
@@ -146,11 +161,13 @@ def open_socket(host: str, port: int) -> socket.socket:
 class OscListener:
     """The audio process's handle on the listener process."""
 
-    def __init__(self, host: str, port: int, verbose: bool = False) -> None:
+    def __init__(self, host: str, port: int, verbose: bool = False,
+                 allowed: tuple[str, ...] = ()) -> None:
         context = mp.get_context("spawn")
         self._connection, child = context.Pipe(duplex=True)
         self._process = context.Process(target=listener_main, name="deepnote-osc",
-                                        args=(host, port, child, verbose), daemon=True)
+                                        args=(host, port, child, verbose, allowed),
+                                        daemon=True)
         self._process.start()
         child.close()
         if not self._connection.poll(30.0):
@@ -161,8 +178,8 @@ class OscListener:
             raise OSError(message.reason)
         self.port = message.port
 
-    def receive(self, timeout: float) -> list[tuple[str, tuple[float, ...]]]:
-        """The next batch of valid messages (empty if none came within ``timeout``)."""
+    def receive(self, timeout: float) -> list[Message]:
+        """The next batch of valid (address, values, sender) messages, or an empty list."""
         if not self._connection.poll(timeout):
             return []
         try:

@@ -22,7 +22,7 @@ class ScoreError(ValueError):
 class ScoreEvent:
     time: float
     address: str
-    values: tuple[float, ...]
+    values: tuple
 
 
 def parse_score(text: str, source: str = "score") -> list[ScoreEvent]:
@@ -36,9 +36,9 @@ def parse_score(text: str, source: str = "score") -> list[ScoreEvent]:
             raise ScoreError(f"{where}: expected 'SECONDS /address [numbers...]'")
         try:
             time = float(words[0])
-            arguments = [float(word) for word in words[2:]]
         except ValueError as error:
             raise ScoreError(f"{where}: {error}") from error
+        arguments = [_number_or_name(word) for word in words[2:]]
         if not math.isfinite(time) or time < 0:
             raise ScoreError(f"{where}: time must be a finite number of seconds >= 0")
         try:
@@ -55,3 +55,10 @@ def read_score(path: Path) -> list[ScoreEvent]:
     except OSError as error:
         raise ScoreError(f"{path}: {error.strerror}") from error
     return parse_score(text, source=str(path))
+
+
+def _number_or_name(word: str) -> float | str:
+    try:
+        return float(word)
+    except ValueError:
+        return word  # a preset name; the address table decides whether it belongs

@@ -23,7 +23,7 @@ def message(address: str, *arguments) -> bytes:
 def example_arguments(address) -> list[float]:
     """A valid argument list for any address, built from its spec."""
     groups = max(address.min_groups, 1) if address.max_groups > 1 else 1
-    return [(f.low + f.high) / 2 if not f.integer else int(f.low)
+    return ["intro" if f.text else int(f.low) if f.integer else (f.low + f.high) / 2
             for _ in range(groups) for f in address.fields]
 
 
@@ -165,7 +165,7 @@ def test_listener_process_validates_and_coalesces():
         seen: list = []
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and ("/xy", (0.25, 0.75)) not in seen:
-            seen.extend(listener.receive(0.1))
+            seen.extend((address, values) for address, values, _ in listener.receive(0.1))
         assert ("/xy", (0.25, 0.75)) in seen
         assert ("/latent/dim", (3, 0.5)) in seen and ("/latent/dim", (4, 0.75)) in seen
         volumes = [values[0] for path, values in seen if path == "/volume"]

@@ -158,7 +158,7 @@ def test_pd_patch_opens_cleanly_and_sends_valid_defaults(path, tmp_path):
                 if "error" in line.lower() or "couldn't" in line or "failed" in line]
     assert not problems, problems
     # The listener only forwards messages that passed validation against the table.
-    assert {address for address, _ in received} == EXPECTED_ON_LOAD[path.name]
+    assert {address for address, _, _ in received} == EXPECTED_ON_LOAD[path.name]
 
 
 @needs_pd
@@ -233,7 +233,7 @@ def test_xy_pad_drags_with_a_real_mouse(tmp_path):
             pd.kill()
         listener.close()
         xvfb.kill()
-    pads = [values for address, values in received if address == "/xy"]
+    pads = [values for address, values, _ in received if address == "/xy"]
     assert pads, "dragging the handle sent nothing"
     x, y = pads[-1]
     assert x > 0.7 and y > 0.7  # right and up from the centre

@@ -224,3 +224,37 @@ def _logged_pid(synth: SynthProcess, label: str) -> int:
     synth.wait_for(label)
     line = next(line for line in synth.lines if label in line)
     return int(line.split(label)[1].split(",")[0].split()[0])
+
+
+def test_jack_stopping_under_the_synth_ends_it_cleanly(shipped_model):
+    shm_before = set(os.listdir("/dev/shm"))
+    jack = JackServer()
+    synth, _ = start(jack, shipped_model)
+    children = _children(synth)
+    jack.stop()
+    assert synth.process.wait(timeout=20) == 1
+    assert any("audio server stopped under the synth" in line for line in synth.lines)
+    _assert_gone(children, shm_before)
+
+
+def test_sigkill_of_the_synth_leaves_no_workers_or_shared_memory(jack, shipped_model):
+    shm_before = set(os.listdir("/dev/shm"))
+    synth, _ = start(jack, shipped_model)
+    children = _children(synth)
+    synth.kill()
+    _assert_gone(children, shm_before)
+
+
+def _children(synth: SynthProcess) -> list[str]:
+    return subprocess.run(["pgrep", "-P", str(synth.process.pid)], capture_output=True,
+                          text=True).stdout.split()
+
+
+def _assert_gone(children: list[str], shm_before: set[str]) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_running(pid) for pid in children):
+        time.sleep(0.1)
+    assert not [pid for pid in children if _running(pid)]
+    leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before
+              if name.startswith("psm_")}
+    assert not leaked
