@@ -64,9 +64,13 @@ def osc_send_mrpeach(section: Section, x: int, y: int, address: str, count: int)
     return typed
 
 
-def header_mrpeach(title: str, what: str, command: str) -> Section:
-    """Like :func:`header`, sending through mrpeach's [packOSC] and [udpsend]."""
-    s = Section(raw_before=["#X declare -stdpath mrpeach;"])  # [declare] takes no number
+def header(title: str, what: str, command: str, mrpeach: bool = False) -> Section:
+    """Comment, editable host and port, and the one UDP sender of a patch.
+
+    Vanilla Pd sends with [netsend -u -b]; with ``mrpeach`` it is [packOSC] -> [udpsend],
+    as the original prototype did.
+    """
+    s = Section(raw_before=["#X declare -stdpath mrpeach;"] if mrpeach else [])
     s.text(20, 10, f"deepnote - {title}", 70)
     s.text(20, 35, what, 70)
     s.text(20, 85, f"Start the synth first: {command}", 70)
@@ -77,48 +81,25 @@ def header_mrpeach(title: str, what: str, command: str) -> Section:
     defaults_delay = s.obj(420, 200, "delay 200")
     defaults = s.obj(420, 225, "s \\$0-defaults")
     receive = s.obj(230, 150, "r \\$0-osc")
-    pack = s.obj(230, 175, "packOSC")
-    udpsend = s.obj(20, 225, "udpsend")
-    status = s.obj(20, 250, "print deepnote-connected")
-    s.connect(load, 0, order)
-    s.connect(order, 1, connect)
-    s.connect(order, 0, defaults_delay)
-    s.connect(defaults_delay, 0, defaults)
-    s.connect(connect, 0, udpsend)
-    s.connect(receive, 0, pack)
-    s.connect(pack, 0, udpsend)
-    s.connect(udpsend, 0, status)
-    return s
-
-
-def header(title: str, what: str, command: str) -> Section:
-    """Comment, editable host and port, and the one UDP sender of a patch."""
-    s = Section()
-    s.text(20, 10, f"deepnote - {title}", 70)
-    s.text(20, 35, what, 70)
-    s.text(20, 85, f"Start the synth first: {command}", 70)
-    s.text(20, 120, "Host and port: edit this message (edit mode) then click it:", 70)
-    connect = s.msg(20, 150, f"connect {DEFAULT_HOST} {DEFAULT_PORT}")
-    load = s.obj(420, 150, "loadbang")
-    order = s.obj(420, 175, "t b b")
-    defaults_delay = s.obj(420, 200, "delay 200")
-    defaults = s.obj(420, 225, "s \\$0-defaults")
-    receive = s.obj(230, 150, "r \\$0-osc")
-    prepend = s.obj(230, 175, "list prepend send")
-    trim = s.obj(230, 200, "list trim")
-    netsend = s.obj(20, 225, "netsend -u -b")
+    if mrpeach:
+        encoder = s.obj(230, 175, "packOSC")
+        sender = s.obj(20, 225, "udpsend")
+        s.connect(receive, 0, encoder)
+    else:
+        prepend = s.obj(230, 175, "list prepend send")
+        encoder = s.obj(230, 200, "list trim")
+        sender = s.obj(20, 225, "netsend -u -b")
+        s.connect(receive, 0, prepend)
+        s.connect(prepend, 0, encoder)
     status = s.obj(20, 250, "print deepnote-connected")
     s.connect(load, 0, order)
     s.connect(order, 1, connect)  # connect first, then the defaults
     s.connect(order, 0, defaults_delay)
     s.connect(defaults_delay, 0, defaults)
-    s.connect(connect, 0, netsend)
-    s.connect(receive, 0, prepend)
-    s.connect(prepend, 0, trim)
-    s.connect(trim, 0, netsend)
-    s.connect(netsend, 0, status)
+    s.connect(connect, 0, sender)
+    s.connect(encoder, 0, sender)
+    s.connect(sender, 0, status)
     return s
-
 
 def latent_sliders(ox: int, oy: int, mrpeach: bool = False) -> Section:
     """16 vertical sliders, each a quantile of one latent dimension -> /latent."""
@@ -340,8 +321,7 @@ def assemble(title: str, what: str, sections: list[Section], structs: list[str],
              size: tuple[int, int] = (900, 700), mrpeach: bool = False) -> str:
     """One patch file: the header's sender plus the sections, numbered in file order."""
     command = "deepnote-synth (OSC on 127.0.0.1:9000 by default)"
-    make_header = header_mrpeach if mrpeach else header
-    all_sections = [make_header(title, what, command), *sections]
+    all_sections = [header(title, what, command, mrpeach), *sections]
     lines = [f"#N struct {struct};" for struct in structs]
     lines.append(f"#N canvas 40 40 {size[0]} {size[1]} 12;")
     connects = []

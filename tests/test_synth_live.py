@@ -168,13 +168,7 @@ def test_sigint_fades_out_and_leaves_nothing_behind(jack, shipped_model):
                               text=True).stdout.split()
     assert len(children) >= 2, "decoder and OSC listener run in their own processes"
     assert synth.interrupt() == 0
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_running(pid) for pid in children):
-        time.sleep(0.1)
-    assert not [pid for pid in children if _running(pid)]
-    leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before
-              if name.startswith("psm_")}
-    assert not leaked
+    _assert_gone(children, shm_before)
     assert "deepnote:output_1" not in jack.ports()
 
 
