@@ -7,6 +7,7 @@ score and seed always give the same file.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,28 @@ def table_samples(metadata: dict[str, Any]) -> int:
 
 def render_offline(settings: RenderSettings, metadata: dict[str, Any],
                    events: list[ScoreEvent]) -> int:
-    """Render ``settings.duration`` seconds; returns the number of tables played."""
+    """Render ``settings.duration`` seconds; returns the number of tables played.
+
+    The WAV is written beside the target and renamed into place only when complete, so a
+    failed render leaves any previous file as it was.
+    """
+    partial = settings.out.with_name(f".{settings.out.name}.partial.wav")
+    try:
+        partial.touch()
+    except OSError as error:
+        raise OSError(f"cannot write {settings.out}: {error.strerror}") from error
+    try:
+        tables = _render(settings, metadata, events, partial)
+        if not partial.stat().st_size:
+            raise OSError(f"cannot write {settings.out}: pyo wrote nothing")
+        os.replace(partial, settings.out)
+        return tables
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _render(settings: RenderSettings, metadata: dict[str, Any], events: list[ScoreEvent],
+            target: Path) -> int:
     server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
                         audio="manual", duplex=0)
     server.deactivateMidi()
@@ -56,7 +78,7 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
         presets = PresetStore(settings.preset_directory or default_preset_directory())
         controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
                                 presets)
-        server.recordOptions(dur=-1, filename=str(settings.out), fileformat=0, sampletype=3)
+        server.recordOptions(dur=-1, filename=str(target), fileformat=0, sampletype=3)
         server.start()
         engine.start()
         server.recstart()

@@ -147,3 +147,17 @@ def test_jack_without_a_server_fails_with_one_clear_line(tiny_grain_model):
     assert result.stderr.strip().splitlines() == [
         "deepnote-synth: error: the jack audio server did not start (is jackd running? "
         "see JACK_DEFAULT_SERVER)"]
+
+
+def test_failed_render_keeps_the_previous_file(tiny_grain_model, tmp_path):
+    previous = tmp_path / "take.wav"
+    previous.write_bytes(b"the previous take")
+    score = tmp_path / "bad.score"
+    score.write_text("1 /xy 0.5\n")
+    result = synth("--model", str(tiny_grain_model), "--audio", "offline", "--render",
+                   str(previous), "--score", str(score))
+    assert result.returncode == 2
+    assert previous.read_bytes() == b"the previous take"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.score", "take.wav"]
+    good = render(tiny_grain_model, tmp_path, "take", score="")
+    assert len(good) > 0 and not list(tmp_path.glob(".*partial*"))

@@ -28,6 +28,7 @@ def atomic_write_bytes(
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp's 0600 is not what users expect
         with os.fdopen(handle, "wb") as file:
             writer(file)
             file.flush()
@@ -51,3 +52,9 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors alike
         raise CheckpointError(f"{path}: unreadable checkpoint ({error})") from error
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

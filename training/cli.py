@@ -140,3 +140,8 @@ def _run_cli(action: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("interrupted; resume with --resume", file=sys.stderr)
         return 130
+    except OSError as error:  # disk full, unwritable folder: the last checkpoint is intact
+        where = f" ({error.filename})" if error.filename else ""
+        print(f"error: {error.strerror or error}{where}; files written before are intact",
+              file=sys.stderr)
+        return 1
