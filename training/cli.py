@@ -26,9 +26,53 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
     _add_grain_arguments(grains)
+    voice_data = models.add_parser(
+        "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
+    _add_voice_data_arguments(voice_data)
     args = parser.parse_args(argv)
+    if args.model == "voice-data":
+        return _run_cli(lambda: _render_voice_data(args))
     command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     return _run_cli(lambda: _train_grains(args, command))
+
+
+def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.note_render import DEFAULT_SOUNDFONT, THESIS_NOTES, RenderPlan
+
+    defaults = RenderPlan(notes=())
+    parser.add_argument("--out", type=Path, required=True, help="folder for WAV + MIDI pairs")
+    parser.add_argument("--notes", default=",".join(THESIS_NOTES),
+                        help="F2,G2,A2 or a range F2-C3 (default: the thesis set)")
+    parser.add_argument("--velocities", default="100", help="comma-separated, 1..127")
+    parser.add_argument("--durations", default="2", help="note lengths in seconds")
+    parser.add_argument("--program", type=int, default=defaults.program,
+                        help="General MIDI program, 1..128 (57 = trombone)")
+    parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
+    parser.add_argument("--file-seconds", type=float, default=defaults.file_seconds)
+    parser.add_argument("--lead-silence", type=float, default=defaults.lead_silence)
+    parser.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT)
+
+
+def _render_voice_data(args: argparse.Namespace) -> int:
+    from training.note_render import RenderPlan, parse_notes, render_note_set
+
+    try:
+        velocities = tuple(int(v) for v in args.velocities.split(","))
+        durations = tuple(float(d) for d in args.durations.split(","))
+    except ValueError as error:
+        raise UsageError(f"--velocities and --durations take comma-separated numbers "
+                         f"({error})") from error
+    if not all(1 <= v <= 127 for v in velocities) or not all(d > 0 for d in durations):
+        raise UsageError("velocities must be 1..127 and durations positive")
+    if not 1 <= args.program <= 128:
+        raise UsageError("--program must be 1..128")
+    plan = RenderPlan(notes=parse_notes(args.notes), velocities=velocities,
+                      durations=durations, program=args.program, sample_rate=args.sample_rate,
+                      file_seconds=args.file_seconds, lead_silence=args.lead_silence,
+                      soundfont=args.soundfont)
+    stems = render_note_set(plan, args.out)
+    print(f"wrote {len(stems)} WAV + MIDI pairs to {args.out}")
+    return 0
 
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
