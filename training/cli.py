@@ -13,7 +13,7 @@ from pathlib import Path
 from synth.model_file import ModelFileError
 from training.checkpoint import CheckpointError
 from training.grain_dataset import DatasetError, GrainDatasetConfig
-from training.grain_run import RunError
+from training.run_folder import RunError
 
 log = logging.getLogger("deepnote")
 
@@ -26,6 +26,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
     _add_grain_arguments(grains)
+    voice = models.add_parser("voice", help="train the SampleRNN voice on WAV + MIDI pairs")
+    _add_voice_arguments(voice)
     voice_data = models.add_parser(
         "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
     _add_voice_data_arguments(voice_data)
@@ -33,7 +35,55 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     if args.model == "voice-data":
         return _run_cli(lambda: _render_voice_data(args))
     command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
+    if args.model == "voice":
+        return _run_cli(lambda: _train_voice(args, command))
     return _run_cli(lambda: _train_grains(args, command))
+
+
+def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int,
+                        learning_rate: float, eval_every: int) -> None:
+    """Arguments every model's training shares."""
+    parser.add_argument("--data", type=Path, help="data folder (not with --resume)")
+    parser.add_argument("--run-dir", type=Path, required=True, help="run folder (created)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --run-dir from its last checkpoint, with the "
+                             "settings it was started with")
+    parser.add_argument("--steps", type=int, default=steps)
+    parser.add_argument("--batch-size", type=int, default=batch_size)
+    parser.add_argument("--learning-rate", type=float, default=learning_rate)
+    parser.add_argument("--eval-every", type=int, default=eval_every)
+    parser.add_argument("--checkpoint-every", type=int, default=500)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+
+
+def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.quantize import QUANTIZATIONS
+
+    _add_loop_arguments(parser, steps=20000, batch_size=16, learning_rate=1e-3,
+                        eval_every=1000)
+    parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--counter-cap", type=int, default=8000,
+                        help="cap of the samples-until-end counter (the release length a "
+                             "live note-off gives)")
+    parser.add_argument("--dim", type=int, default=256, help="GRU and MLP width")
+    parser.add_argument("--quantization", choices=QUANTIZATIONS, default="mu-law")
+    parser.add_argument("--window", type=int, default=1024,
+                        help="target samples per training window (multiple of 16)")
+    parser.add_argument("--window-hop", type=int, default=512)
+    parser.add_argument("--hold-out", help="notes kept out of training, e.g. F#2,G#2")
+
+
+def _train_voice(args: argparse.Namespace, command: str) -> int:
+    from training.voice_run import prepare_voice_run
+
+    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "dim",
+                           "window", "window_hop", "counter_cap", "sample_rate"))
+    if args.window % 16:
+        raise UsageError("--window must be a multiple of 16")
+    return _run_training(args, lambda group: prepare_voice_run(args, command, group),
+                         unit="windows")
 
 
 def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,22 +164,12 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
     from training.grain_task import GRAIN_PRESETS
 
     defaults = GrainDatasetConfig()
-    parser.add_argument("--data", type=Path, help="folder of audio files (not with --resume)")
-    parser.add_argument("--run-dir", type=Path, required=True, help="run folder (created)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --run-dir from its last checkpoint, with the "
-                             "settings it was started with")
+    _add_loop_arguments(parser, steps=20000, batch_size=128, learning_rate=1e-3,
+                        eval_every=1000)
     parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="prototype")
     parser.add_argument("--beta", type=float, help="KL weight (default: the preset's)")
     parser.add_argument("--stft-weight", type=float,
                         help="multi-resolution STFT loss weight (default: the preset's)")
-    parser.add_argument("--steps", type=int, default=20000)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--learning-rate", type=float, default=1e-3)
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--checkpoint-every", type=int, default=500)
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
     parser.add_argument("--grain-size", type=int, default=defaults.grain_size)
     parser.add_argument("--hop", type=int, default=defaults.hop)
@@ -137,28 +177,33 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
     parser.add_argument("--no-normalize", action="store_true",
                         help="keep each file's level (default: peak-normalise to 0.9)")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
 
 
 def _train_grains(args: argparse.Namespace, command: str) -> int:
-    import torch
-
-    from training.distributed import start_process_group, stop_process_group
     from training.grain_run import prepare_grain_run
-    from training.loop import run_training
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hop",
                            "grain_size", "sample_rate"))
+    return _run_training(args, lambda group: prepare_grain_run(args, command, group),
+                         unit="grains")
+
+
+def _run_training(args: argparse.Namespace, prepare: Callable, unit: str) -> int:
+    import torch
+
+    from training.distributed import start_process_group, stop_process_group
+    from training.loop import run_training
+
     if args.threads:
         torch.set_num_threads(args.threads)
     group = start_process_group(args.device)
     try:
-        task, settings = prepare_grain_run(args, command, group)
+        task, settings = prepare(group)
         history = run_training(task, settings, group, resume=args.resume)
         if group.is_main:
             rate = history["examples"] / max(history["seconds"], 1e-9)
             print(f"trained {settings.steps} steps in {history['seconds']:.0f} s "
-                  f"({rate:.0f} grains/s); run folder {settings.run_dir}")
+                  f"({rate:.0f} {unit}/s); run folder {settings.run_dir}")
     finally:
         stop_process_group(group)
     return 0

@@ -23,7 +23,8 @@ from synth.torchscript import load_torchscript, torchscript_warnings_silenced
 from training.checkpoint import CHECKPOINT_NAME, atomic_write_bytes, load_checkpoint
 from training.code_version import code_version
 from training.grain_dataset import GrainDataset
-from training.grain_run import load_run_dataset, read_run_config
+from training.grain_run import load_run_dataset
+from training.run_folder import read_run_config
 from training.vae import GrainVAE
 
 NN_TILDE_TEST_LENGTH = 8192

@@ -10,9 +10,10 @@ import torch
 
 from training.checkpoint import CHECKPOINT_NAME, atomic_write_bytes, load_checkpoint
 from training.grain_evaluation import evaluate_codec, vae_codec
-from training.grain_run import load_run_dataset, read_run_config
+from training.grain_run import load_run_dataset
 from training.pca import PCACodec
 from training.plots import plot_comparison
+from training.run_folder import read_run_config
 from training.vae import GrainVAE
 
 

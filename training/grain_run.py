@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import asdict
 from pathlib import Path
 
-from training.checkpoint import CHECKPOINT_NAME, CheckpointError, atomic_write_bytes
 from training.code_version import code_version
 from training.distributed import ProcessGroup, barrier
 from training.grain_dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
 from training.grain_task import GRAIN_PRESETS, GrainModelConfig, GrainTask
 from training.loop import LoopSettings
+from training.run_folder import RunError, open_run, write_run_config
 
-CONFIG_NAME = "config.json"
 DATASET_NAME = "dataset.npz"
-
-
-class RunError(Exception):
-    """A run folder that cannot be started or resumed as asked."""
 
 
 def prepare_grain_run(
@@ -27,27 +21,11 @@ def prepare_grain_run(
 ) -> tuple[GrainTask, LoopSettings]:
     """Create (or reopen with ``--resume``) the run folder and build its training task."""
     run_dir: Path = args.run_dir
-    if args.resume:
-        config = read_run_config(run_dir)
-        if not (run_dir / CHECKPOINT_NAME).is_file():
-            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
-    else:
-        if args.data is None:
-            raise RunError("--data is required (unless --resume)")
-        if (run_dir / CHECKPOINT_NAME).exists():
-            raise RunError(f"{run_dir} already holds a run; use --resume or another --run")
-        config = _new_run_config(args, command)
+    config = open_run(run_dir, args.resume, args.data, lambda: _new_run_config(args, command))
     dataset = _run_dataset(run_dir, config, group)
     model_config = GrainModelConfig(**config["model"])
     settings = LoopSettings(run_dir=run_dir, **config["loop"])
     return GrainTask(dataset, model_config, run_dir), settings
-
-
-def read_run_config(run_dir: Path) -> dict:
-    path = run_dir / CONFIG_NAME
-    if not path.is_file():
-        raise RunError(f"{run_dir}: not a run folder (no {CONFIG_NAME})")
-    return json.loads(path.read_text())
 
 
 def load_run_dataset(run_dir: Path) -> GrainDataset:
@@ -101,7 +79,6 @@ def _run_dataset(run_dir: Path, config: dict, group: ProcessGroup) -> GrainDatas
                                       GrainDatasetConfig(**config["dataset"]))
         run_dir.mkdir(parents=True, exist_ok=True)
         dataset.save(dataset_path)
-        text = json.dumps({**config, "data_summary": dataset.summary()}, indent=1)
-        atomic_write_bytes(run_dir / CONFIG_NAME, lambda file: file.write(text.encode()))
+        write_run_config(run_dir, {**config, "data_summary": dataset.summary()})
     barrier(group)
     return GrainDataset.load(dataset_path)

@@ -1,0 +1,43 @@
+"""A run folder's settings file and the new-run / resume rules every model shares."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from training.checkpoint import CHECKPOINT_NAME, CheckpointError, atomic_write_bytes
+
+CONFIG_NAME = "config.json"
+
+
+class RunError(Exception):
+    """A run folder that cannot be started or resumed as asked."""
+
+
+def read_run_config(run_dir: Path) -> dict:
+    path = run_dir / CONFIG_NAME
+    if not path.is_file():
+        raise RunError(f"{run_dir}: not a run folder (no {CONFIG_NAME})")
+    return json.loads(path.read_text())
+
+
+def write_run_config(run_dir: Path, config: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(config, indent=1)
+    atomic_write_bytes(run_dir / CONFIG_NAME, lambda file: file.write(text.encode()))
+
+
+def open_run(run_dir: Path, resume: bool, data: Path | None,
+             new_config: Callable[[], dict]) -> dict:
+    """The settings of a resumed run, or ``new_config()`` for a new one (not yet written)."""
+    if resume:
+        config = read_run_config(run_dir)
+        if not (run_dir / CHECKPOINT_NAME).is_file():
+            raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+        return config
+    if data is None:
+        raise RunError("--data is required (unless --resume)")
+    if (run_dir / CHECKPOINT_NAME).exists():
+        raise RunError(f"{run_dir} already holds a run; use --resume or another --run-dir")
+    return new_config()

@@ -1,0 +1,50 @@
+"""A voice training run folder: settings, the note dataset, and the task that trains it."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+from pathlib import Path
+
+from training.code_version import code_version
+from training.distributed import ProcessGroup, barrier
+from training.loop import LoopSettings
+from training.note_dataset import build_voice_dataset
+from training.note_render import parse_notes
+from training.run_folder import open_run, write_run_config
+from training.voice_task import VoiceModelConfig, VoiceTask
+
+
+def prepare_voice_run(args: argparse.Namespace, command: str,
+                      group: ProcessGroup) -> tuple[VoiceTask, LoopSettings]:
+    run_dir: Path = args.run_dir
+    config = open_run(run_dir, args.resume, args.data, lambda: _new_config(args, command))
+    dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
+                                  config["counter_cap"])
+    model = VoiceModelConfig(**{**config["model"],
+                                "held_out_notes": tuple(config["model"]["held_out_notes"])})
+    task = VoiceTask(dataset, model, run_dir)
+    if group.is_main and not args.resume:
+        write_run_config(run_dir, {**config, "data_summary": {
+            "clips": len(dataset.clips), "notes": dataset.notes,
+            "train_windows": task.train_size, "skipped": dataset.skipped}})
+    barrier(group)
+    return task, LoopSettings(run_dir=run_dir, **config["loop"])
+
+
+def _new_config(args: argparse.Namespace, command: str) -> dict:
+    held_out = parse_notes(args.hold_out) if args.hold_out else ()
+    model = VoiceModelConfig(dim=args.dim, quantization=args.quantization, window=args.window,
+                             window_hop=args.window_hop, held_out_notes=held_out)
+    return {
+        "kind": "voice",
+        "command": command,
+        "code_version": code_version(),
+        "data": str(args.data.resolve()),
+        "sample_rate": args.sample_rate,
+        "counter_cap": args.counter_cap,
+        "model": asdict(model),
+        "loop": {"steps": args.steps, "batch_size": args.batch_size,
+                 "learning_rate": args.learning_rate, "eval_every": args.eval_every,
+                 "checkpoint_every": args.checkpoint_every, "seed": args.seed},
+    }

@@ -1,0 +1,126 @@
+"""The SampleRNN voice as a task for the shared training loop."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import torch
+from torch import nn
+from torch.nn import functional
+
+from training.note_dataset import NoteClip, VoiceDataset
+from training.plots import plot_loss_curve
+from training.quantize import quantize
+from training.samplernn import SampleRNN, condition_features
+from training.voice_generation import VoiceGenerator
+
+PREVIEW_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class VoiceModelConfig:
+    dim: int = 256
+    levels: int = 256
+    quantization: str = "mu-law"
+    embedding_dim: int = 64
+    window: int = 1024  # target samples per training window (a multiple of 16)
+    window_hop: int = 512
+    held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
+
+
+@dataclass
+class WindowSet:
+    classes: torch.Tensor  # [N, 16 + window] long
+    condition: torch.Tensor  # [N, 16 + window, 3]
+
+    def __len__(self) -> int:
+        return len(self.classes)
+
+
+def cut_windows(clips: list[NoteClip], config: VoiceModelConfig, counter_cap: int,
+                context: int) -> WindowSet:
+    """Every window of ``context + window`` samples, starting every ``window_hop``."""
+    classes, condition = [], []
+    span = context + config.window
+    for clip in clips:
+        audio = torch.from_numpy(clip.audio)
+        clip_classes = quantize(audio, config.levels, config.quantization)
+        clip_condition = condition_features(torch.from_numpy(clip.pitch),
+                                            torch.from_numpy(clip.velocity),
+                                            torch.from_numpy(clip.remaining), counter_cap)
+        for start in range(0, len(audio) - span + 1, config.window_hop):
+            classes.append(clip_classes[start:start + span])
+            condition.append(clip_condition[start:start + span])
+    if not classes:
+        raise ValueError("no clip is long enough for one training window")
+    return WindowSet(torch.stack(classes), torch.stack(condition).float())
+
+
+class VoiceTask:
+    def __init__(self, dataset: VoiceDataset, config: VoiceModelConfig, run_dir: Path) -> None:
+        self.dataset = dataset
+        self.config = config
+        self.run_dir = run_dir
+        held_out = set(config.held_out_notes)
+        self.train_clips = [c for c in dataset.clips if int(c.pitch.max()) not in held_out]
+        self.test_clips = [c for c in dataset.clips if int(c.pitch.max()) in held_out]
+        if not self.train_clips:
+            raise ValueError("every note is held out: nothing left to train on")
+        context = 16
+        self.train = cut_windows(self.train_clips, config, dataset.counter_cap, context)
+        self.test = (cut_windows(self.test_clips, config, dataset.counter_cap, context)
+                     if self.test_clips else None)
+        self.train_size = len(self.train)
+        digest = hashlib.sha256(self.train.classes.numpy().tobytes())
+        digest.update(self.train.condition.numpy().tobytes())
+        self.fingerprint = digest.hexdigest()[:16]
+
+    def build_model(self) -> nn.Module:
+        return SampleRNN(dim=self.config.dim, levels=self.config.levels,
+                         embedding_dim=self.config.embedding_dim,
+                         quantization=self.config.quantization)
+
+    def batch(self, indices: torch.Tensor, device: torch.device) -> tuple:
+        return (self.train.classes[indices].to(device), self.train.condition[indices].to(device))
+
+    def training_loss(self, model: nn.Module, batch: tuple) -> tuple[torch.Tensor, dict]:
+        classes, condition = batch
+        logits = model(classes, condition)
+        loss = functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                        classes[:, 16:].reshape(-1))
+        return loss, {"bits_per_sample": loss.item() / math.log(2)}
+
+    def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
+        windows = self.test if self.test is not None else self.train
+        logits = model(windows.classes.to(device), windows.condition.to(device))
+        loss = functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                        windows.classes[:, 16:].reshape(-1).to(device))
+        scope = "held_out" if self.test is not None else "train"
+        return {f"{scope}_bits_per_sample": loss.item() / math.log(2)}
+
+    def write_evaluation_outputs(self, model: nn.Module, step: int, history: dict) -> None:
+        key = next(k for k in history["eval"][-1] if k.endswith("bits_per_sample"))
+        plot_loss_curve(history, self.run_dir / "loss.png", eval_key=key)
+        clip = (self.test_clips or self.train_clips)[0]
+        rate = self.dataset.sample_rate
+        length = int(PREVIEW_SECONDS * rate)
+        start = int(np.argmax(clip.remaining > 0))  # from note-on
+        condition = condition_features(
+            torch.from_numpy(clip.pitch[start:start + length]),
+            torch.from_numpy(clip.velocity[start:start + length]),
+            torch.from_numpy(clip.remaining[start:start + length]), self.dataset.counter_cap)
+        on_cpu = model if next(model.parameters()).device.type == "cpu" else \
+            copy.deepcopy(model).cpu()
+        generator = VoiceGenerator(on_cpu, seed=step)
+        audio = generator.audio(generator.generate(condition[None].float()))[0].numpy()
+        previews = self.run_dir / "previews"
+        previews.mkdir(exist_ok=True)
+        soundfile.write(previews / f"step{step:06d}_{clip.name}.wav", audio, rate,
+                        subtype="FLOAT")
+        model.train()
