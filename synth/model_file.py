@@ -38,6 +38,9 @@ GRAIN_KEYS = (
     "latent_pca_xy_range",
 )
 
+VOICE_KEYS = ("voices", "frame_size", "levels", "quantization", "counter_cap",
+              "trained_notes")
+
 # Methods a grains model must offer to the synth (grain domain) and to nn~ ([B, C, T]).
 GRAIN_METHODS = ("decode_grains", "encode_grains", "encode", "decode", "forward")
 
@@ -97,7 +100,7 @@ def validate_metadata(
         raise ModelFileError(f"{source}: unknown model kind {kind!r}")
     if expected_kind is not None and kind != expected_kind:
         raise ModelFileError(f"{source}: is a {kind} model, expected a {expected_kind} model")
-    required = COMMON_KEYS + (GRAIN_KEYS if kind == KIND_GRAINS else ())
+    required = COMMON_KEYS + (GRAIN_KEYS if kind == KIND_GRAINS else VOICE_KEYS)
     missing = [key for key in required if key not in metadata]
     if missing:
         raise ModelFileError(f"{source}: metadata lacks {', '.join(missing)}")

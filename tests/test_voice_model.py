@@ -1,12 +1,17 @@
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import soundfile
 import torch
 
+from synth.model_file import read_metadata
+from synth.torchscript import load_torchscript
+from tests.jack_harness import REPO
 from training.checkpoint import load_checkpoint
-from training.cli import train_main
+from training.cli import export_main, train_main
 from training.quantize import dequantize, quantize
 from training.samplernn import SampleRNN, condition_features
 from training.voice_generation import VoiceGenerator
@@ -73,7 +78,7 @@ def test_generating_2n_samples_equals_n_plus_n_with_carried_state():
 
 
 @pytest.mark.skipif(shutil.which("fluidsynth") is None, reason="fluidsynth is not installed")
-def test_tiny_voice_training_run(tmp_path):
+def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
     data = tmp_path / "notes"
     assert train_main(["voice-data", "--out", str(data), "--notes", "F2,G2,A2",
                        "--durations", "0.8", "--file-seconds", "2", "--lead-silence",
@@ -92,3 +97,26 @@ def test_tiny_voice_training_run(tmp_path):
     preview, rate = soundfile.read(run / "previews" / "step000024_p057_G2_v100_d0.8.wav")
     assert rate == 16000 and len(preview) == 8000 and np.isfinite(preview).all()
     assert (run / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+    out = tmp_path / "voice.pt"
+    assert export_main([str(run), "--out", str(out)]) == 0
+    metadata = read_metadata(out)
+    assert metadata["kind"] == "voice" and metadata["trained_notes"] == [41, 43, 45]
+    assert metadata["held_out_notes"] == [43] and metadata["counter_cap"] == 8000
+    voice = load_torchscript(out)
+    assert voice.position == 0, "the file holds a fresh bank"
+    condition = torch.zeros(4, 64, 3)
+    condition[:, :, 1] = 0.8
+    torch.manual_seed(3)
+    whole = voice.generate(condition, 1.0)
+    voice.reset_all()
+    torch.manual_seed(3)
+    halves = torch.cat([voice.generate(condition[:, :32], 1.0),
+                        voice.generate(condition[:, 32:], 1.0)], dim=1)
+    assert whole.shape == (4, 64) and torch.equal(whole, halves)
+    assert whole.abs().max() <= 1.0
+    refused = subprocess.run([sys.executable, "-m", "synth", "--model", str(out), "--audio",
+                              "offline", "--render", str(tmp_path / "x.wav")],
+                             capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert refused.returncode == 2
+    assert "is a voice model, expected a grains model" in refused.stderr

@@ -51,7 +51,8 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises pickle, zip and runtime errors alike
-        raise CheckpointError(f"{path}: unreadable checkpoint ({error})") from error
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise CheckpointError(f"{path}: unreadable checkpoint ({first_line})") from error
 
 
 def _current_umask() -> int:

@@ -150,6 +150,15 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def export() -> int:
+        from training.run_folder import read_run_config
+
+        if read_run_config(args.run_dir).get("kind") == "voice":
+            from training.export_voice import export_voice_run
+
+            metadata = export_voice_run(args.run_dir, args.out)
+            print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
+                  f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
+            return 0
         from training.export_grains import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -143,21 +144,41 @@ def grain_metadata(
     }
 
 
-def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path) -> None:
-    """Script, validate, save beside ``out``, reload and check, then rename into place."""
+ContractCheck = Callable[[torch.jit.ScriptModule, dict[str, Any]], None]
+SameOutput = Callable[[torch.jit.ScriptModule, torch.jit.ScriptModule, dict[str, Any]], bool]
+
+
+def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
+                     check: ContractCheck | None = None,
+                     same_output: SameOutput | None = None) -> None:
+    """Script, validate, save beside ``out``, reload and check, then rename into place.
+
+    ``check`` raises ExportError when a scripted model breaks its kind's contract;
+    ``same_output`` tells whether the reloaded file computes what the exported model does.
+    """
+    check = check or check_contract
+    same_output = same_output or _same_decodes
     validate_metadata(metadata, source="export")
     model.eval()
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(model)
-    check_contract(scripted, metadata)
+    check(scripted, metadata)
     extra = {METADATA_FILENAME: metadata_json(metadata)}
 
     def save(file: BinaryIO) -> None:
         with torchscript_warnings_silenced():
             torch.jit.save(scripted, file, _extra_files=extra)
 
+    def check_written(path: Path) -> None:
+        reloaded = load_torchscript(path)
+        if not same_output(reloaded, scripted, metadata):
+            raise ExportError("the reloaded model computes something else than the exported one")
+        if read_metadata(path) != metadata:
+            raise ExportError("metadata did not survive the round trip")
+        check(reloaded, metadata)
+
     try:
-        atomic_write_bytes(out, save, check=lambda path: _check_written(path, scripted, metadata))
+        atomic_write_bytes(out, save, check=check_written)
     except OSError as error:
         raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
 
@@ -187,15 +208,11 @@ def _expect(output: torch.Tensor, shape: tuple[int, ...], name: str) -> None:
         raise ExportError(f"{name} returns non-finite values")
 
 
-def _check_written(path: Path, scripted: torch.jit.ScriptModule, metadata: dict) -> None:
-    reloaded = load_torchscript(path)
+def _same_decodes(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptModule,
+                  metadata: dict[str, Any]) -> bool:
     probe = torch.randn(4, metadata["latent_dim"], generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        if not torch.equal(reloaded.decode_grains(probe), scripted.decode_grains(probe)):
-            raise ExportError("reloaded model decodes differently from the exported one")
-    if read_metadata(path) != metadata:
-        raise ExportError("metadata did not survive the round trip")
-    check_contract(reloaded, metadata)
+        return torch.equal(reloaded.decode_grains(probe), scripted.decode_grains(probe))
 
 
 def _encode_all(vae: GrainVAE, grains: np.ndarray, batch_size: int = 4096) -> np.ndarray:

@@ -1,0 +1,183 @@
+"""Export a trained voice as a TorchScript file with a streaming, stateful interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from synth.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.code_version import code_version
+from training.export_grains import ExportError, write_model_file
+from training.note_dataset import build_voice_dataset
+from training.quantize import dequantize, quantize
+from training.run_folder import read_run_config
+from training.samplernn import CONDITION_FEATURES, SampleRNN
+
+
+def _cell(rnn: nn.GRU) -> nn.GRUCell:
+    """The single-step twin of a one-layer GRU, with the same weights."""
+    cell = nn.GRUCell(rnn.input_size, rnn.hidden_size)
+    cell.weight_ih.data.copy_(rnn.weight_ih_l0.data)
+    cell.weight_hh.data.copy_(rnn.weight_hh_l0.data)
+    cell.bias_ih.data.copy_(rnn.bias_ih_l0.data)
+    cell.bias_hh.data.copy_(rnn.bias_hh_l0.data)
+    return cell
+
+
+class ScriptedVoice(nn.Module):
+    """A bank of ``voices`` generators that advance together, one block at a time.
+
+    ``generate(condition [voices, N, 3], temperature)`` returns audio [voices, N] and keeps
+    every recurrent state, so consecutive blocks continue one another. ``reset(voice)`` puts
+    one voice back to silence (a new note); the synth starts notes on a 16-sample frame
+    boundary (``frame_size``), as the voice was trained.
+    """
+
+    def __init__(self, model: SampleRNN, voices: int) -> None:
+        super().__init__()
+        self.top_frame = model.top_frame
+        self.bottom_frame = model.bottom_frame
+        self.dim = model.dim
+        self.levels = model.levels
+        self.voices = voices
+        self.position = 0
+        self.top_input = model.top_input
+        self.top_cell = _cell(model.top_rnn)
+        self.top_upsample = model.top_upsample
+        self.bottom_input = model.bottom_input
+        self.bottom_cell = _cell(model.bottom_rnn)
+        self.bottom_upsample = model.bottom_upsample
+        self.embedding = model.embedding
+        self.sample_input = model.sample_input
+        self.sample_mlp = model.sample_mlp
+        classes = torch.arange(model.levels)
+        self.register_buffer("class_values", dequantize(classes, model.levels,
+                                                        model.quantization))
+        self.silence = int(quantize(torch.zeros(()), model.levels, model.quantization))
+        self.register_buffer("history", torch.full((voices, model.top_frame), self.silence,
+                                                   dtype=torch.long))
+        self.register_buffer("top_state", torch.zeros(voices, model.dim))
+        self.register_buffer("bottom_state", torch.zeros(voices, model.dim))
+        self.register_buffer("from_top", torch.zeros(
+            voices, model.top_frame // model.bottom_frame, model.dim))
+        self.register_buffer("from_bottom", torch.zeros(voices, model.bottom_frame, model.dim))
+
+    @torch.jit.export
+    def frame_size(self) -> int:
+        return self.top_frame
+
+    @torch.jit.export
+    def reset_all(self) -> None:
+        for voice in range(self.voices):
+            self.reset(voice)
+        self.position = 0
+
+    @torch.jit.export
+    def reset(self, voice: int) -> None:
+        self.history[voice] = self.silence
+        self.top_state[voice] = 0.0
+        self.bottom_state[voice] = 0.0
+        self.from_top[voice] = 0.0
+        self.from_bottom[voice] = 0.0
+
+    @torch.jit.export
+    def generate(self, condition: torch.Tensor, temperature: float) -> torch.Tensor:
+        steps = condition.shape[1]
+        audio = torch.empty(self.voices, steps)
+        top, bottom = self.top_frame, self.bottom_frame
+        for index in range(steps):
+            features = condition[:, index]
+            if self.position % top == 0:
+                frame = self.class_values[self.history[:, -top:]]
+                self.top_state = self.top_cell(
+                    self.top_input(torch.cat([frame, features], dim=1)), self.top_state)
+                self.from_top = self.top_upsample(self.top_state).reshape(
+                    self.voices, top // bottom, self.dim)
+            if self.position % bottom == 0:
+                frame = self.class_values[self.history[:, -bottom:]]
+                step_in = self.bottom_input(torch.cat([frame, features], dim=1))
+                step_in = step_in + self.from_top[:, (self.position % top) // bottom]
+                self.bottom_state = self.bottom_cell(step_in, self.bottom_state)
+                self.from_bottom = self.bottom_upsample(self.bottom_state).reshape(
+                    self.voices, bottom, self.dim)
+            embedded = self.embedding(self.history[:, -bottom:]).reshape(self.voices, -1)
+            hidden = self.sample_input(torch.cat([embedded, features], dim=1))
+            logits = self.sample_mlp(hidden + self.from_bottom[:, self.position % bottom])
+            uniform = torch.rand(logits.shape).clamp_min(1e-12)
+            chosen = torch.argmax(logits / temperature - torch.log(-torch.log(uniform)), dim=1)
+            self.history = torch.cat([self.history[:, 1:], chosen[:, None]], dim=1)
+            audio[:, index] = self.class_values[chosen]
+            self.position += 1
+        return audio
+
+    def forward(self, condition: torch.Tensor) -> torch.Tensor:
+        return self.generate(condition, 1.0)
+
+
+def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any]:
+    config = read_run_config(run_dir)
+    state = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    model_config = config["model"]
+    model = SampleRNN(dim=model_config["dim"], levels=model_config["levels"],
+                      embedding_dim=model_config["embedding_dim"],
+                      quantization=model_config["quantization"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise ExportError(f"{run_dir}: checkpoint does not fit the voice ({first})") from error
+    dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
+                                  config["counter_cap"])
+    metadata = {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND_VOICE,
+        "sample_rate": config["sample_rate"],
+        "voices": voices,
+        "frame_size": model.top_frame,
+        "levels": model.levels,
+        "quantization": model.quantization,
+        "counter_cap": config["counter_cap"],
+        "condition_features": ["pitch_octaves_from_c4", "velocity", "counter_fraction"],
+        "trained_notes": dataset.notes,
+        "held_out_notes": list(model_config["held_out_notes"]),
+        "training_data": {"folder": config["data"], **config.get("data_summary", {})},
+        "training_command": config.get("command", ""),
+        "training_steps": int(state["step"]),
+        "model_config": model_config,
+        "code_version": code_version(),
+    }
+    validate_metadata(metadata, source="export")
+    write_model_file(ScriptedVoice(model.eval(), voices), metadata, out,
+                     check=check_voice_contract, same_output=_same_generation)
+    return metadata
+
+
+def check_voice_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, Any]) -> None:
+    """Silence in, finite audio out, and a reset voice continues where a fresh one would."""
+    voices = metadata["voices"]
+    condition = torch.zeros(voices, 2 * metadata["frame_size"], CONDITION_FEATURES)
+    with torch.no_grad():
+        audio = scripted.generate(condition, 1.0)
+    scripted.reset_all()  # the file must hold a fresh bank
+    if tuple(audio.shape) != (voices, condition.shape[1]) or audio.dtype != torch.float32:
+        raise ExportError(f"generate returns {tuple(audio.shape)} {audio.dtype}")
+    if not torch.isfinite(audio).all() or audio.abs().max() > 1.0:
+        raise ExportError("generate returns values outside [-1, 1]")
+
+
+
+def _same_generation(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptModule,
+                     metadata: dict[str, Any]) -> bool:
+    condition = torch.zeros(metadata["voices"], 3 * metadata["frame_size"], CONDITION_FEATURES)
+    condition[:, :, 1] = 0.8
+    outputs = []
+    for model in (reloaded, scripted):
+        torch.manual_seed(0)
+        with torch.no_grad():
+            outputs.append(model.generate(condition, 1.0))
+        model.reset_all()
+    return torch.equal(outputs[0], outputs[1])
