@@ -120,3 +120,39 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
                              capture_output=True, text=True, cwd=REPO, timeout=60)
     assert refused.returncode == 2
     assert "is a voice model, expected a grains model" in refused.stderr
+
+
+def _fast_bank(model: SampleRNN, voices: int, seed: int = 0):
+    from synth.fast_voice import FastVoiceBank
+    from synth.torchscript import torchscript_warnings_silenced
+    from training.export_voice import ScriptedVoice
+
+    with torchscript_warnings_silenced():
+        scripted = torch.jit.script(ScriptedVoice(model, voices))
+    return FastVoiceBank(scripted, voices, seed=seed)
+
+
+def test_fast_bank_computes_what_the_torch_model_computes():
+    model = _model()
+    classes, condition = _inputs(batch=4, steps=48)
+    with torch.no_grad():
+        reference = model(classes, condition)
+    fast = _fast_bank(model, voices=4)
+    stepped = []
+    for index in range(48):
+        stepped.append(fast.step_logits(condition[:, 16 + index].numpy()))
+        fast.push(classes[:, 16 + index].numpy())
+    assert np.allclose(np.stack(stepped, 1), reference.numpy(), atol=1e-4)
+
+
+def test_fast_bank_streams_in_blocks_and_resets_a_voice():
+    model = _model()
+    condition = _inputs(batch=2, steps=96)[1][:, 16:].numpy()
+    whole = _fast_bank(model, 2, seed=9).generate(condition)
+    blocks = _fast_bank(model, 2, seed=9)
+    halves = np.concatenate([blocks.generate(condition[:, :40]),
+                             blocks.generate(condition[:, 40:])], axis=1)
+    assert np.array_equal(whole, halves)
+    blocks.reset(1)
+    assert blocks.position == 96 and blocks.top_state[1].max() == 0.0
+    assert np.all(blocks.history[1] == blocks.silence)

@@ -67,7 +67,9 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counter-cap", type=int, default=8000,
                         help="cap of the samples-until-end counter (the release length a "
                              "live note-off gives)")
-    parser.add_argument("--dim", type=int, default=256, help="GRU and MLP width")
+    parser.add_argument("--dim", type=int, default=96,
+                        help="GRU and MLP width (96 generates 4 voices in real time on one "
+                             "core; see tests/benchmarks/voice_speed.py)")
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="mu-law")
     parser.add_argument("--window", type=int, default=1024,
                         help="target samples per training window (multiple of 16)")

@@ -25,7 +25,7 @@ PREVIEW_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class VoiceModelConfig:
-    dim: int = 256
+    dim: int = 96
     levels: int = 256
     quantization: str = "mu-law"
     embedding_dim: int = 64

@@ -1,0 +1,97 @@
+"""Voice generation speed: real-time factor (audio seconds per compute second) at 16 kHz on
+one core, for the naive per-sample torch loop, the scripted bank in the model file, and the
+numpy fast bank the synth uses, all on the same weights in the same run.
+
+    python -m tests.benchmarks.voice_speed --dim 96 --seconds 1 --out voice_speed.json
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synth.fast_voice import FastVoiceBank
+from synth.torchscript import torchscript_warnings_silenced
+from training.export_voice import ScriptedVoice
+from training.samplernn import SampleRNN
+from training.voice_generation import VoiceGenerator
+
+RATE = 16000
+
+
+def _condition(voices: int, samples: int) -> np.ndarray:
+    condition = np.zeros((voices, samples, 3), np.float32)
+    condition[:, :, 0] = -1.5  # F2, in octaves from C4
+    condition[:, :, 1] = 0.8
+    condition[:, :, 2] = np.linspace(1.0, 0.0, samples)
+    return condition
+
+
+REPEATS = 3
+
+
+def _timed(action: object, samples: int) -> float:
+    """Median real-time factor over REPEATS runs (these machines are noisy)."""
+    factors = []
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        action()  # type: ignore[operator]
+        factors.append(samples / RATE / (time.perf_counter() - started))
+    return float(np.median(factors))
+
+
+def measure(dim: int, seconds: float) -> dict:
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    model = SampleRNN(dim=dim).eval()
+    results: dict = {"dim": dim, "seconds_generated": seconds, "threads": 1,
+                     "repeats": REPEATS, "statistic": "median"}
+    for voices in (1, 4):
+        samples = int(seconds * RATE)
+        condition = _condition(voices, samples)
+        naive = VoiceGenerator(model, batch=voices)
+        # The naive loop is slow: time a quarter of the block and scale the rate.
+        quarter = samples // 4
+        naive_rtf = _timed(lambda v=naive, q=quarter, c=condition: v.generate(
+            torch.from_numpy(c[:, :q])), quarter)
+        with torchscript_warnings_silenced():
+            scripted = torch.jit.script(ScriptedVoice(model, voices))
+        scripted_rtf = _timed(lambda s=scripted, c=condition: s.generate(
+            torch.from_numpy(c), 1.0), samples)
+        fast = FastVoiceBank(scripted, voices)
+        fast_rtf = _timed(lambda f=fast, c=condition: f.generate(c), samples)
+        results[f"{voices}_voices"] = {
+            "naive_torch_rtf_per_voice": round(naive_rtf, 3),
+            "scripted_rtf_per_voice": round(scripted_rtf, 3),
+            "fast_numpy_rtf_per_voice": round(fast_rtf, 3),
+            "fast_over_naive": round(fast_rtf / naive_rtf, 1),
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dim", type=int, default=96)
+    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--out", type=Path, default=Path("voice_speed.json"))
+    args = parser.parse_args(argv)
+    results = measure(args.dim, args.seconds)
+    text = json.dumps(results, indent=1)
+    print(text)
+    args.out.write_text(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
