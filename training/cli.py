@@ -128,17 +128,42 @@ def _render_voice_data(args: argparse.Namespace) -> int:
 
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
-    """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline."""
+    """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline.
+    ``deepnote-eval voice MODEL``: pitch, voicing and note endings of an exported voice."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["voice"]:
+        return _eval_voice(arguments[1:])
     parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__)
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
 
     def evaluate() -> int:
         from training.grain_report import evaluate_run
 
         report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval")
         print(json.dumps(report["models"], indent=1))
+        return 0
+
+    return _run_cli(evaluate)
+
+
+def _eval_voice(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deepnote-eval voice",
+                                     description="pitch accuracy of an exported voice")
+    parser.add_argument("model", type=Path, help="an exported voice (.pt)")
+    parser.add_argument("--out", type=Path, help="report folder (default: beside the model)")
+    parser.add_argument("--hold", type=float, default=1.0, help="seconds each key is held")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    def evaluate() -> int:
+        from training.voice_evaluation import evaluate_voice
+
+        out = args.out or args.model.with_name(args.model.stem + "-eval")
+        report = evaluate_voice(args.model, out, args.hold, args.seed)
+        print(json.dumps({"trained": report["trained"],
+                          "between_trained": report["between_trained"]}, indent=1))
         return 0
 
     return _run_cli(evaluate)

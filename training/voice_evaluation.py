@@ -1,0 +1,93 @@
+"""``deepnote-eval voice MODEL``: does the voice play the notes it is asked for?
+
+Every semitone from the lowest to the highest trained note is generated the way the synth
+plays it live: the key is held for ``hold`` seconds (counter at its cap), then released (the
+counter counts down to zero). ``librosa.pyin`` measures f0 over the held part; the report
+gives the error in cents, the voiced fraction, and where the sound really ends against the
+requested end, separately for trained notes and for the semitones between them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import librosa
+import numpy as np
+
+from synth.fast_voice import FastVoiceBank
+from synth.model_file import KIND_VOICE, read_metadata, validate_metadata
+from synth.torchscript import load_torchscript
+from training.checkpoint import atomic_write_bytes
+from training.note_dataset import amplitude_envelope, sounding_end
+from training.plots import plot_pitch_report
+
+PITCH_TOLERANCE_CENTS = 50.0
+ATTACK_SKIP_SECONDS = 0.15
+
+
+def note_condition(pitch: float, velocity: float, hold: int, cap: int, tail: int) -> np.ndarray:
+    """Conditioning [samples, 3] of a key held ``hold`` samples, then released."""
+    remaining = np.concatenate([np.full(hold, cap), np.arange(cap, 0, -1), np.zeros(tail)])
+    condition = np.zeros((len(remaining), 3), np.float32)
+    condition[:, 0] = (pitch - 60.0) / 12.0
+    condition[:, 1] = np.where(remaining > 0, velocity, 0.0)
+    condition[:, 2] = remaining / cap
+    return condition
+
+
+def measure_note(audio: np.ndarray, pitch: int, rate: int, hold: int,
+                 requested_end: int) -> dict[str, Any]:
+    held = audio[int(ATTACK_SKIP_SECONDS * rate):hold]
+    f0, voiced, _ = librosa.pyin(held, fmin=librosa.midi_to_hz(pitch - 12),
+                                 fmax=librosa.midi_to_hz(pitch + 12), sr=rate,
+                                 frame_length=2048)
+    voiced_fraction = float(np.mean(voiced)) if len(voiced) else 0.0
+    median_f0 = float(np.nanmedian(f0)) if np.any(voiced) else float("nan")
+    cents = 1200.0 * np.log2(median_f0 / librosa.midi_to_hz(pitch)) if np.any(voiced) else \
+        float("nan")
+    envelope = amplitude_envelope(audio, rate)
+    end = sounding_end(envelope, 0, len(audio), rate)
+    return {"pitch": pitch, "median_f0_hz": median_f0, "cents": float(cents),
+            "voiced_fraction": voiced_fraction,
+            "end_error_seconds": (end - requested_end) / rate,
+            "rms_db": float(20 * np.log10(np.sqrt(np.mean(held**2)) + 1e-12))}
+
+
+def evaluate_voice(model_path: Path, out_dir: Path, hold_seconds: float = 1.0,
+                   seed: int = 0) -> dict[str, Any]:
+    metadata = read_metadata(model_path)
+    validate_metadata(metadata, source=str(model_path), expected_kind=KIND_VOICE)
+    rate, cap = metadata["sample_rate"], metadata["counter_cap"]
+    trained = sorted(metadata["trained_notes"])
+    pitches = list(range(trained[0], trained[-1] + 1))
+    bank = FastVoiceBank(load_torchscript(model_path), voices=len(pitches), seed=seed)
+    hold, tail = int(hold_seconds * rate), rate // 2
+    condition = np.stack([note_condition(p, 0.8, hold, cap, tail) for p in pitches])
+    audio = bank.generate(condition)
+    notes = [{**measure_note(audio[i], p, rate, hold, hold + cap), "trained": p in trained}
+             for i, p in enumerate(pitches)]
+    report = {"model": str(model_path), "hold_seconds": hold_seconds,
+              "release_seconds": cap / rate, "notes": notes,
+              "trained": _summary([n for n in notes if n["trained"]]),
+              "between_trained": _summary([n for n in notes if not n["trained"]])}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(report, indent=1)
+    atomic_write_bytes(out_dir / "voice_report.json", lambda file: file.write(text.encode()))
+    plot_pitch_report(notes, out_dir / "voice_report.png")
+    return report
+
+
+def _summary(notes: list[dict[str, Any]]) -> dict[str, Any]:
+    if not notes:
+        return {"notes": 0}
+    cents = np.array([abs(n["cents"]) for n in notes])
+    within = np.nan_to_num(cents, nan=np.inf) <= PITCH_TOLERANCE_CENTS
+    return {
+        "notes": len(notes),
+        "within_50_cents": float(np.mean(within)),
+        "median_abs_cents": float(np.nanmedian(cents)) if np.any(np.isfinite(cents)) else None,
+        "median_voiced_fraction": float(np.median([n["voiced_fraction"] for n in notes])),
+        "median_end_error_seconds": float(np.median([n["end_error_seconds"] for n in notes])),
+    }
