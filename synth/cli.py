@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--duration", type=float, default=10.0,
                         help="offline: seconds to render (default 10)")
     parser.add_argument("--score", type=Path, help="offline: timed OSC score to play")
+    parser.add_argument("--midi-file", type=Path,
+                        help="offline: play a MIDI file through the voice (needs --voice)")
+    parser.add_argument("--voice", type=Path, help="an exported voice model (.pt)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
@@ -95,8 +98,12 @@ class UsageError(ValueError):
 def _check_arguments(args: argparse.Namespace) -> None:
     if args.audio == "offline" and args.render is None:
         raise UsageError("--audio offline needs --render OUT.wav")
-    if args.audio != "offline" and (args.render or args.score):
-        raise UsageError("--render and --score need --audio offline")
+    if args.audio != "offline" and (args.render or args.score or args.midi_file):
+        raise UsageError("--render, --score and --midi-file need --audio offline")
+    if args.midi_file and args.voice is None:
+        raise UsageError("--midi-file plays through a voice: add --voice VOICE.pt")
+    if args.midi_file and args.score:
+        raise UsageError("--midi-file and --score render different instruments; pick one")
     if args.preset:
         store = PresetStore(args.preset_dir or default_preset_directory())
         try:
@@ -116,6 +123,15 @@ def _check_arguments(args: argparse.Namespace) -> None:
 def _render(args: argparse.Namespace, metadata: dict) -> int:
     from synth.offline import RenderSettings, render_offline
 
+    if args.midi_file:
+        from synth.voice_render import render_midi
+
+        if not args.midi_file.is_file():
+            raise UsageError(f"{args.midi_file}: no such MIDI file")
+        summary = render_midi(args.voice, args.midi_file, args.render, args.seed)
+        log.info("wrote %s (%.1f s, %d notes through the voice)", args.render,
+                 summary["seconds"], summary["notes"])
+        return 0
     events = read_score(args.score) if args.score else []
     if args.render.parent and not args.render.parent.is_dir():
         raise UsageError(f"{args.render.parent}: no such folder for --render")

@@ -29,3 +29,24 @@ def tiny_grain_model(small_audio_folder, tmp_path_factory) -> Path:
     assert train_main(tiny_training_args(small_audio_folder, root / "run")) == 0
     assert export_main([str(root / "run"), "--out", str(root / "grains.pt")]) == 0
     return root / "grains.pt"
+
+
+@pytest.fixture(scope="session")
+def tiny_voice_model(tmp_path_factory) -> Path:
+    """A briefly trained, exported voice on two soundfont notes (needs fluidsynth)."""
+    import shutil
+
+    from training.cli import export_main, train_main
+
+    if shutil.which("fluidsynth") is None:
+        pytest.skip("fluidsynth is not installed")
+    root = tmp_path_factory.mktemp("tiny_voice")
+    assert train_main(["voice-data", "--out", str(root / "notes"), "--notes", "F2,A2",
+                       "--durations", "0.8", "--file-seconds", "2", "--lead-silence",
+                       "0.5"]) == 0
+    assert train_main(["voice", "--data", str(root / "notes"), "--run-dir", str(root / "run"),
+                       "--steps", "8", "--batch-size", "4", "--eval-every", "8",
+                       "--checkpoint-every", "8", "--dim", "32", "--window", "256",
+                       "--threads", "1"]) == 0
+    assert export_main([str(root / "run"), "--out", str(root / "voice.pt")]) == 0
+    return root / "voice.pt"

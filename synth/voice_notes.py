@@ -1,0 +1,108 @@
+"""Which voice plays which note, and what each voice is told, sample by sample.
+
+A key held down keeps the samples-until-end counter at its cap (nobody knows yet when the
+note will end); note-off, or lifting the sustain pedal over a released key, starts the
+countdown, and the voice falls silent when it reaches zero. Beyond the polyphony limit the
+oldest note is taken over. New notes begin at the next frame boundary, as in training.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+log = logging.getLogger("deepnote.voice")
+
+
+@dataclass
+class VoiceSlot:
+    pitch: float = 60.0
+    velocity: float = 0.0
+    key_down: bool = False
+    counting: bool = False
+    remaining: int = 0
+    started: int = -1  # sample at which the note began; -1 when idle
+    needs_reset: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.started >= 0
+
+
+class VoiceAllocator:
+    def __init__(self, voices: int, counter_cap: int, frame_size: int) -> None:
+        self.slots = [VoiceSlot() for _ in range(voices)]
+        self.counter_cap = counter_cap
+        self.frame_size = frame_size
+        self.sustain = False
+        self.now = 0
+        self.steals = 0
+
+    def note_on(self, pitch: int, velocity: int) -> int:
+        if velocity == 0:
+            self.note_off(pitch)
+            return -1
+        free = [i for i, slot in enumerate(self.slots) if not slot.active]
+        if free:
+            index = free[0]
+        else:
+            index = min(range(len(self.slots)), key=lambda i: self.slots[i].started)
+            self.steals += 1
+            log.info("voice %d taken over by note %d (polyphony %d)", index, pitch,
+                     len(self.slots))
+        start = -(-self.now // self.frame_size) * self.frame_size  # next frame boundary
+        self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=velocity / 127.0,
+                                      key_down=True, remaining=self.counter_cap,
+                                      started=start, needs_reset=True)
+        return index
+
+    def note_off(self, pitch: int) -> None:
+        for slot in self.slots:
+            if slot.active and slot.key_down and int(slot.pitch) == pitch:
+                slot.key_down = False
+                slot.counting = not self.sustain
+
+    def set_sustain(self, down: bool) -> None:
+        self.sustain = down
+        if not down:
+            for slot in self.slots:
+                if slot.active and not slot.key_down:
+                    slot.counting = True
+
+    def all_notes_off(self) -> None:
+        """Release every note now (the countdown still lets each end naturally)."""
+        self.sustain = False
+        for slot in self.slots:
+            if slot.active:
+                slot.key_down = False
+                slot.counting = True
+
+    def block(self, length: int) -> tuple[np.ndarray, list[int], np.ndarray]:
+        """Conditioning [voices, length, 3], voices to reset first, and the active mask."""
+        condition = np.zeros((len(self.slots), length, 3), np.float32)
+        active = np.zeros((len(self.slots), length), bool)
+        resets = []
+        for index, slot in enumerate(self.slots):
+            if slot.needs_reset:
+                resets.append(index)
+                slot.needs_reset = False
+            condition[index, :, 0] = (slot.pitch - 60.0) / 12.0
+            if not slot.active:
+                continue
+            offset = max(0, slot.started - self.now)
+            if offset >= length:
+                continue
+            remaining = np.full(length - offset, slot.remaining, np.int64)
+            if slot.counting:
+                remaining = np.maximum(slot.remaining - np.arange(length - offset), 0)
+                slot.remaining = int(remaining[-1]) - 1 if remaining[-1] > 0 else 0
+            sounding = remaining > 0
+            condition[index, offset:, 1] = np.where(sounding, slot.velocity, 0.0)
+            condition[index, offset:, 2] = remaining / self.counter_cap
+            active[index, offset:] = sounding
+            if slot.counting and slot.remaining <= 0:
+                self.slots[index] = VoiceSlot(pitch=slot.pitch)  # silent and free again
+        self.now += length
+        return condition, resets, active

@@ -1,0 +1,105 @@
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import soundfile
+
+from synth.voice_notes import VoiceAllocator
+from tests.jack_harness import REPO
+
+
+def _allocator(voices: int = 2) -> VoiceAllocator:
+    return VoiceAllocator(voices=voices, counter_cap=32, frame_size=16)
+
+
+def test_held_key_keeps_the_counter_at_its_cap_then_counts_down():
+    notes = _allocator()
+    voice = notes.note_on(41, 127)
+    held, resets, active = notes.block(64)
+    assert resets == [voice]
+    assert np.all(held[voice, :, 2] == 1.0) and np.all(held[voice, :, 1] == 1.0)
+    assert np.all(held[voice, :, 0] == (41 - 60) / 12) and active[voice].all()
+    notes.note_off(41)
+    released, _, active = notes.block(64)
+    counter = released[voice, :, 2] * 32
+    assert list(counter[:33]) == [*range(32, 0, -1), 0]
+    assert active[voice, :32].all() and not active[voice, 32:].any()
+    assert not notes.slots[voice].active, "the voice is free again"
+
+
+def test_sustain_pedal_holds_released_notes_until_lifted():
+    notes = _allocator()
+    notes.note_on(45, 100)
+    notes.set_sustain(True)
+    notes.note_off(45)
+    sustained, _, _ = notes.block(48)
+    assert np.all(sustained[0, :, 2] == 1.0)
+    notes.set_sustain(False)
+    released, _, _ = notes.block(48)
+    assert released[0, 0, 2] == 1.0 and released[0, 32, 2] == 0.0
+
+
+def test_voices_are_taken_over_oldest_first_beyond_polyphony():
+    notes = _allocator(voices=2)
+    first = notes.note_on(41, 90)
+    notes.block(16)
+    second = notes.note_on(43, 90)
+    notes.block(16)
+    third = notes.note_on(45, 90)
+    assert third == first != second and notes.steals == 1
+    condition, resets, _ = notes.block(16)
+    assert resets == [third] and condition[third, 0, 0] == (45 - 60) / 12
+
+
+def test_note_off_without_note_on_and_all_notes_off():
+    notes = _allocator()
+    notes.note_off(60)  # nothing to release: ignored
+    notes.note_on(41, 90)
+    notes.note_on(43, 90)
+    notes.all_notes_off()
+    notes.block(40)
+    assert not any(slot.active for slot in notes.slots), "no stuck voice"
+
+
+def test_notes_start_on_frame_boundaries():
+    notes = _allocator()
+    notes.block(10)  # now = 10, mid-frame
+    voice = notes.note_on(41, 90)
+    assert notes.slots[voice].started == 16
+
+
+def test_midi_file_renders_through_the_voice(tiny_voice_model, tmp_path):
+    midi = mido.MidiFile()
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("note_on", note=41, velocity=100, time=480))  # at 0.5 s
+    track.append(mido.Message("sysex", data=[1, 2, 3], time=0))
+    track.append(mido.Message("note_off", note=50, time=0))  # never played: ignored
+    track.append(mido.Message("note_off", note=41, time=480))
+    midi.save(str(tmp_path / "song.mid"))
+    out = tmp_path / "song.wav"
+    result = subprocess.run([sys.executable, "-m", "synth", "--audio", "offline", "--render",
+                             str(out), "--midi-file", str(tmp_path / "song.mid"), "--voice",
+                             str(tiny_voice_model)], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    audio, rate = soundfile.read(out)
+    assert rate == 16000 and np.isfinite(audio).all()
+    assert np.abs(audio).max() <= 10 ** (-1 / 20)
+    assert np.abs(audio[:rate // 2 - 16]).max() == 0.0, "silent before the note-on"
+    assert np.abs(audio[rate // 2:rate]).max() > 0.0, "sound after the note-on"
+    assert len(audio) >= 16000 + 8000  # the note, its release and a tail
+
+
+def test_midi_render_usage_errors(tiny_voice_model, tmp_path):
+    for arguments, reason in [
+        (["--midi-file", str(tmp_path / "x.mid")], "add --voice"),
+        (["--midi-file", str(tmp_path / "x.mid"), "--voice", str(tiny_voice_model)],
+         "no such MIDI file"),
+    ]:
+        result = subprocess.run([sys.executable, "-m", "synth", "--audio", "offline",
+                                 "--render", str(tmp_path / "o.wav"), *arguments],
+                                capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert result.returncode == 2 and reason in result.stderr
+        assert "Traceback" not in result.stderr
