@@ -33,21 +33,8 @@ class FastVoiceBank:
         levels = len(self.class_values)
         top, bottom, dim = self.top_frame, self.bottom_frame, self.dim
 
-        top_w = _numpy(state, "top_input.weight")
-        self.top_frame_w = top_w[:, :top].T.copy()
-        self.top_cond_w = top_w[:, top:].T.copy()
-        self.top_b = _numpy(state, "top_input.bias")
-        self.top_cell = self._cell(state, "top_cell")
-        self.top_up_w = _numpy(state, "top_upsample.weight").T.copy()
-        self.top_up_b = _numpy(state, "top_upsample.bias")
-
-        bottom_w = _numpy(state, "bottom_input.weight")
-        self.bottom_frame_w = bottom_w[:, :bottom].T.copy()
-        self.bottom_cond_w = bottom_w[:, bottom:].T.copy()
-        self.bottom_b = _numpy(state, "bottom_input.bias")
-        self.bottom_cell = self._cell(state, "bottom_cell")
-        self.bottom_up_w = _numpy(state, "bottom_upsample.weight").T.copy()
-        self.bottom_up_b = _numpy(state, "bottom_upsample.bias")
+        self.top = _Tier(state, "top", top, top // bottom, dim)
+        self.bottom = _Tier(state, "bottom", bottom, bottom, dim)
 
         # Sample level: input = concat(embedding of the last `bottom` classes, condition).
         embedding = _numpy(state, "embedding.weight")  # [levels, E]
@@ -63,12 +50,6 @@ class FastVoiceBank:
         self._random = np.random.default_rng(seed)
         self._taps = np.arange(bottom)
         self.reset_all()
-        del dim
-
-    @staticmethod
-    def _cell(state: dict[str, torch.Tensor], prefix: str) -> tuple[np.ndarray, ...]:
-        return (_numpy(state, f"{prefix}.weight_ih").T.copy(), _numpy(state, f"{prefix}.bias_ih"),
-                _numpy(state, f"{prefix}.weight_hh").T.copy(), _numpy(state, f"{prefix}.bias_hh"))
 
     def reset_all(self) -> None:
         self.history = np.full((self.voices, self.top_frame), self.silence, np.int64)
@@ -84,33 +65,18 @@ class FastVoiceBank:
         for array in (self.top_state, self.bottom_state, self.from_top, self.from_bottom):
             array[voice] = 0.0
 
-    @staticmethod
-    def _gru(x: np.ndarray, h: np.ndarray, cell: tuple[np.ndarray, ...]) -> np.ndarray:
-        w_ih, b_ih, w_hh, b_hh = cell
-        gi = x @ w_ih + b_ih
-        gh = h @ w_hh + b_hh
-        size = h.shape[1]
-        r = 1.0 / (1.0 + np.exp(-(gi[:, :size] + gh[:, :size])))
-        z = 1.0 / (1.0 + np.exp(-(gi[:, size:2 * size] + gh[:, size:2 * size])))
-        n = np.tanh(gi[:, 2 * size:] + r * gh[:, 2 * size:])
-        return (1.0 - z) * n + z * h
-
     def step_logits(self, condition: np.ndarray) -> np.ndarray:
         """Logits [voices, levels] of the next sample (condition [voices, 3])."""
         top, bottom = self.top_frame, self.bottom_frame
         if self.position % top == 0:
             frame = self.class_values[self.history[:, -top:]]
-            x = frame @ self.top_frame_w + condition @ self.top_cond_w + self.top_b
-            self.top_state = self._gru(x, self.top_state, self.top_cell)
-            self.from_top = (self.top_state @ self.top_up_w + self.top_up_b).reshape(
-                self.voices, top // bottom, self.dim)
+            self.top_state, self.from_top = self.top.step(frame, condition, 0.0,
+                                                          self.top_state)
         if self.position % bottom == 0:
             frame = self.class_values[self.history[:, -bottom:]]
-            x = frame @ self.bottom_frame_w + condition @ self.bottom_cond_w + self.bottom_b
-            x += self.from_top[:, (self.position % top) // bottom]
-            self.bottom_state = self._gru(x, self.bottom_state, self.bottom_cell)
-            self.from_bottom = (self.bottom_state @ self.bottom_up_w + self.bottom_up_b).reshape(
-                self.voices, bottom, self.dim)
+            above = self.from_top[:, (self.position % top) // bottom]
+            self.bottom_state, self.from_bottom = self.bottom.step(frame, condition, above,
+                                                                   self.bottom_state)
         hidden = self.tap_tables[self._taps, self.history[:, -bottom:]].sum(axis=1)
         hidden += condition @ self.sample_cond_w + self.sample_b
         hidden += self.from_bottom[:, self.position % bottom]
@@ -140,3 +106,36 @@ class FastVoiceBank:
                 self.push(chosen)
                 audio[:, chunk + offset] = self.class_values[chosen]
         return audio
+
+
+class _Tier:
+    """One frame-rate tier: input layer, GRU cell and upsampling, as numpy arrays."""
+
+    def __init__(self, state: dict[str, torch.Tensor], name: str, frame: int, outputs: int,
+                 dim: int) -> None:
+        weight = _numpy(state, f"{name}_input.weight")
+        self.frame_weight = weight[:, :frame].T.copy()
+        self.condition_weight = weight[:, frame:].T.copy()
+        self.bias = _numpy(state, f"{name}_input.bias")
+        self.w_ih = _numpy(state, f"{name}_cell.weight_ih").T.copy()
+        self.b_ih = _numpy(state, f"{name}_cell.bias_ih")
+        self.w_hh = _numpy(state, f"{name}_cell.weight_hh").T.copy()
+        self.b_hh = _numpy(state, f"{name}_cell.bias_hh")
+        self.up_weight = _numpy(state, f"{name}_upsample.weight").T.copy()
+        self.up_bias = _numpy(state, f"{name}_upsample.bias")
+        self.outputs, self.dim = outputs, dim
+
+    def step(self, frame: np.ndarray, condition: np.ndarray, above: np.ndarray | float,
+             hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New hidden state and the per-subframe outputs [voices, outputs, dim]."""
+        x = frame @ self.frame_weight + condition @ self.condition_weight + self.bias + above
+        gi = x @ self.w_ih + self.b_ih
+        gh = hidden @ self.w_hh + self.b_hh
+        size = self.dim
+        reset = 1.0 / (1.0 + np.exp(-(gi[:, :size] + gh[:, :size])))
+        update = 1.0 / (1.0 + np.exp(-(gi[:, size:2 * size] + gh[:, size:2 * size])))
+        candidate = np.tanh(gi[:, 2 * size:] + reset * gh[:, 2 * size:])
+        hidden = (1.0 - update) * candidate + update * hidden
+        output = (hidden @ self.up_weight + self.up_bias).reshape(len(hidden), self.outputs,
+                                                                   self.dim)
+        return hidden, output

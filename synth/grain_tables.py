@@ -32,8 +32,16 @@ def overlap_add(grains: np.ndarray, hop: int) -> np.ndarray:
     return (out * (hop / window.sum())).astype(np.float32)
 
 
+MAX_PATH_GRAINS = 512  # the most /trajectory/grains allows
+
+
 def table_length(grain_count: int, grain_size: int, hop: int) -> int:
     return (grain_count - 1) * hop + grain_size
+
+
+def table_samples(metadata: dict) -> int:
+    """Room for the longest table: a path of the most grains the address table allows."""
+    return table_length(MAX_PATH_GRAINS, metadata["grain_size"], metadata["grain_size"] // 2)
 
 
 def point_cloud(center: np.ndarray, std: np.ndarray, rng: np.random.Generator) -> np.ndarray:

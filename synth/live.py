@@ -17,8 +17,8 @@ from typing import Any
 from synth.controls import Controller
 from synth.decoder import GrainDecoder
 from synth.engine import GrainEngine, pyo
+from synth.grain_tables import table_samples
 from synth.latent_space import LatentSpace
-from synth.offline import table_samples
 from synth.osc_receiver import OscListener
 from synth.presets import PresetStore, default_preset_directory
 from synth.state_reply import reply_address, state_datagram

@@ -15,12 +15,10 @@ from typing import Any
 from synth.controls import Controller
 from synth.decoder import GrainDecoder
 from synth.engine import FADE_OUT_SECONDS, GrainEngine, pyo
-from synth.grain_tables import table_length
+from synth.grain_tables import table_samples
 from synth.latent_space import LatentSpace
 from synth.presets import PresetStore, default_preset_directory
 from synth.score import ScoreEvent
-
-MAX_PATH_GRAINS = 512
 
 
 @dataclass(frozen=True)
@@ -33,11 +31,6 @@ class RenderSettings:
     seed: int = 0
     preset_directory: Path | None = None
     preset: str | None = None
-
-
-def table_samples(metadata: dict[str, Any]) -> int:
-    """Room for the longest table: a path of the most grains the address table allows."""
-    return table_length(MAX_PATH_GRAINS, metadata["grain_size"], metadata["grain_size"] // 2)
 
 
 def render_offline(settings: RenderSettings, metadata: dict[str, Any],
