@@ -24,6 +24,7 @@ from synth.model_file import ModelFileError
 log = logging.getLogger("deepnote.decoder")
 
 STARTUP_TIMEOUT = 120.0
+RESTART_BACKOFF_SECONDS = 2.0  # a worker that cannot start must not be respawned in a loop
 
 
 class GrainDecoder:
@@ -41,6 +42,7 @@ class GrainDecoder:
         self._latest: DecodeRequest | None = None
         self._completed_id = -1
         self.restarts = 0
+        self._next_restart = 0.0
         self._start_worker()
 
     @property
@@ -102,6 +104,8 @@ class GrainDecoder:
                 message = self._results.get_nowait()
             except queue.Empty:
                 break
+            if isinstance(message, WorkerFailed):
+                log.error("decoding worker could not start: %s", message.reason)
             if not isinstance(message, DecodedTable):
                 continue
             if newest is not None:
@@ -125,14 +129,19 @@ class GrainDecoder:
                 time.sleep(0.001)
 
     def ensure_alive(self) -> bool:
-        """Restart a dead worker and redo the request it had not finished; True if restarted."""
-        if self._process.is_alive():
+        """Restart a dead worker and queue again the request it had not finished.
+
+        The restart does not wait for the new worker to load torch (seconds): the caller
+        keeps serving controls meanwhile, and the queued request is decoded once it is up.
+        Returns True if it restarted the worker.
+        """
+        if self._process.is_alive() or time.monotonic() < self._next_restart:
             return False
         log.warning("decoding worker (pid %s) died with code %s; restarting it, the last "
                     "sound keeps playing", self._process.pid, self._process.exitcode)
         self.restarts += 1
+        self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
         self._start_worker()
-        self.wait_ready()
         if self._latest is not None and not self.idle:
             log.info("redoing the request the worker had not finished")
             self.submit(self._latest.latents)

@@ -137,3 +137,22 @@ def spectral_distance_db(a: np.ndarray, b: np.ndarray) -> float:
     """RMS difference of the band spectra, after removing the overall level difference."""
     difference = band_spectrum_db(a) - band_spectrum_db(b)
     return float(np.sqrt(np.mean((difference - difference.mean()) ** 2)))
+
+
+def ask_state(port: int, timeout: float = 5.0) -> dict[str, list]:
+    """Ask a running synth for /state; its reply bundle as {address: values}."""
+    from pythonosc.osc_bundle import OscBundle
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    reply.bind(("127.0.0.1", 0))
+    reply.settimeout(timeout)
+    builder = OscMessageBuilder("/state")
+    builder.add_arg(reply.getsockname()[1])
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+            sender.sendto(builder.build().dgram, ("127.0.0.1", port))
+        datagram, _ = reply.recvfrom(65536)
+    finally:
+        reply.close()
+    return {message.address: list(message.params) for message in OscBundle(datagram)}

@@ -7,11 +7,17 @@ import time
 import numpy as np
 import pytest
 import soundfile
-from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from synth.presets import PresetError, PresetStore
-from tests.jack_harness import REPO, JackServer, SynthProcess, free_udp_port, tools_missing
+from tests.jack_harness import (
+    REPO,
+    JackServer,
+    SynthProcess,
+    ask_state,
+    free_udp_port,
+    tools_missing,
+)
 
 STATE = [("/trajectory/grains", (32,)), ("/xy", (0.2, 0.9)), ("/grain/pos", (0.3,)),
          ("/grain/pitch", (1.5,)), ("/grain/dur", (0.05,)), ("/grain/density", (60.0,)),
@@ -99,13 +105,6 @@ def _osc(address, *values) -> bytes:
     return builder.build().dgram
 
 
-def _ask_state(sender, reply, port) -> dict:
-    sender.sendto(_osc("/state", reply.getsockname()[1]), ("127.0.0.1", port))
-    datagram, _ = reply.recvfrom(65536)
-    bundle = OscBundle(datagram)
-    return {message.address: tuple(message.params) for message in bundle}
-
-
 @pytest.mark.skipif(bool(tools_missing()), reason=f"missing {tools_missing()}")
 def test_state_replies_and_presets_over_osc(tiny_grain_model, tmp_path):
     jack = JackServer()
@@ -113,19 +112,16 @@ def test_state_replies_and_presets_over_osc(tiny_grain_model, tmp_path):
     presets = tmp_path / "presets"
     synth = SynthProcess(jack, tiny_grain_model, port, "--preset-dir", str(presets))
     sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    reply.bind(("127.0.0.1", 0))
-    reply.settimeout(5)
     try:
         synth.wait_for("playing")
         for datagram in (_osc("/xy", 0.2, 0.9), _osc("/grain/pitch", 1.5),
                          _osc("/volume", 0.5)):
             sender.sendto(datagram, ("127.0.0.1", port))
         time.sleep(0.3)
-        state = _ask_state(sender, reply, port)
-        assert state["/state/mode"] == ("point",)
-        assert state["/state/xy"] == pytest.approx((0.2, 0.9))
-        assert state["/state/grain/pitch"] == pytest.approx((1.5,))
+        state = ask_state(port)
+        assert state["/state/mode"] == ["point"]
+        assert state["/state/xy"] == pytest.approx([0.2, 0.9])
+        assert state["/state/grain/pitch"] == pytest.approx([1.5])
         sender.sendto(_osc("/preset/save", "chorus"), ("127.0.0.1", port))
         synth.wait_for("saved preset chorus")
         assert (presets / "chorus.json").is_file()
@@ -134,17 +130,16 @@ def test_state_replies_and_presets_over_osc(tiny_grain_model, tmp_path):
         sender.sendto(_osc("/preset/load", "broken"), ("127.0.0.1", port))
         synth.wait_for("preset refused: preset broken is unreadable")
         time.sleep(0.2)
-        assert _ask_state(sender, reply, port)["/state/volume"] == pytest.approx((0.9,))
+        assert ask_state(port)["/state/volume"] == pytest.approx([0.9])
         sender.sendto(_osc("/preset/load", "chorus"), ("127.0.0.1", port))
         synth.wait_for("loaded preset chorus")
         time.sleep(0.2)
-        assert _ask_state(sender, reply, port)["/state/volume"] == pytest.approx((0.5,))
+        assert ask_state(port)["/state/volume"] == pytest.approx([0.5])
         sender.sendto(_osc("/preset/save", "../../etc/passwd"), ("127.0.0.1", port))
         time.sleep(0.3)
         assert not list(tmp_path.rglob("passwd*"))
     finally:
         sender.close()
-        reply.close()
         code = synth.interrupt()
         jack.stop()
     assert code == 0

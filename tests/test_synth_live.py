@@ -16,6 +16,7 @@ from tests.jack_harness import (
     CEILING,
     JackServer,
     SynthProcess,
+    ask_state,
     free_udp_port,
     record,
     spectral_distance_db,
@@ -186,8 +187,10 @@ def test_killed_decoder_is_restarted_and_sound_continues(jack, shipped_model, tm
     try:
         check_output(record(jack, 1.0, tmp_path / "before.wav"))
         os.kill(_logged_pid(synth, "decoder pid"), signal.SIGKILL)
-        meanwhile = record(jack, 1.0, tmp_path / "meanwhile.wav")
         synth.wait_for("restarting it")
+        # Controls are served while the new worker loads torch (it takes seconds).
+        assert ask_state(port, timeout=0.5)["/state/mode"] == ["point"]
+        meanwhile = record(jack, 1.0, tmp_path / "meanwhile.wav")
         oscsend(port, "/xy", "ff", 0.9, 0.1)
         time.sleep(1.0)
         after = record(jack, 1.0, tmp_path / "after.wav")

@@ -19,11 +19,17 @@ import time
 from pathlib import Path
 
 import numpy as np
-from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from synth.cli import DEFAULT_MODEL
-from tests.jack_harness import CEILING, JackServer, SynthProcess, free_udp_port, record
+from tests.jack_harness import (
+    CEILING,
+    JackServer,
+    SynthProcess,
+    ask_state,
+    free_udp_port,
+    record,
+)
 
 
 def message(address: str, *values: object) -> bytes:
@@ -77,17 +83,6 @@ def send_flood(port: int, rate: int, seconds: float, seed: int) -> dict:
     sender.close()
     return {"messages_sent": sent, "send_seconds": round(elapsed, 2),
             "achieved_rate": round(sent / elapsed)}
-
-
-def ask_state(port: int) -> dict:
-    reply = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    reply.bind(("127.0.0.1", 0))
-    reply.settimeout(5)
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
-        sender.sendto(message("/state", reply.getsockname()[1]), ("127.0.0.1", port))
-    datagram, _ = reply.recvfrom(65536)
-    reply.close()
-    return {m.address: list(m.params) for m in OscBundle(datagram)}
 
 
 def run(seconds: float, rate: int, model: Path, workdir: Path, seed: int = 0) -> dict:
