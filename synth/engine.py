@@ -59,6 +59,8 @@ class GrainEngine:
         self._volume = pyo.SigTo(c.volume, SMOOTHING_SECONDS)
         self._overlap_gain = pyo.SigTo(self._overlap_normaliser(), SMOOTHING_SECONDS)
         self._scan = pyo.Phasor(freq=0.0)
+        # Linear ramps under a square root: an equal-power cross-fade, since two decoded
+        # tables are uncorrelated (a linear one would dip by 3 dB halfway).
         self._gains = [pyo.SigTo(0.0, CROSSFADE_SECONDS) for _ in range(2)]
         self._spans = [pyo.SigTo(1.0, SMOOTHING_SECONDS) for _ in range(2)]
         self._envelope = pyo.HannTable()
@@ -69,7 +71,7 @@ class GrainEngine:
             self._voices.append(pyo.Particle(
                 self._tables[index], self._envelope, dens=self._density, pitch=self._pitch,
                 pos=position * self._spans[index], dur=self._dur, dev=0.0, pan=0.5, chnls=1,
-                mul=self._gains[index] * self._overlap_gain))
+                mul=pyo.Sqrt(pyo.Clip(self._gains[index], 0.0, 1.0)) * self._overlap_gain))
         mix = pyo.Mix(self._voices, voices=1) * self._volume
         self._dc_blocked = pyo.DCBlock(mix)
         self._limited = pyo.Compress(self._dc_blocked, thresh=-8, ratio=20, risetime=0.002,
