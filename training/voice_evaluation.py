@@ -42,7 +42,7 @@ def measure_note(audio: np.ndarray, pitch: int, rate: int, hold: int,
     held = audio[int(ATTACK_SKIP_SECONDS * rate):hold]
     f0, voiced, _ = librosa.pyin(held, fmin=librosa.midi_to_hz(pitch - 12),
                                  fmax=librosa.midi_to_hz(pitch + 12), sr=rate,
-                                 frame_length=2048)
+                                 frame_length=2048, resolution=0.01)  # 1-cent steps
     voiced_fraction = float(np.mean(voiced)) if len(voiced) else 0.0
     median_f0 = float(np.nanmedian(f0)) if np.any(voiced) else float("nan")
     cents = 1200.0 * np.log2(median_f0 / librosa.midi_to_hz(pitch)) if np.any(voiced) else \
