@@ -21,10 +21,10 @@ from synth.model_file import (
     validate_metadata,
 )
 from synth.torchscript import load_torchscript, torchscript_warnings_silenced
-from training.checkpoint import CHECKPOINT_NAME, atomic_write_bytes, load_checkpoint
+from training.checkpoint import atomic_write_bytes
 from training.code_version import code_version
 from training.grain_dataset import GrainDataset
-from training.grain_run import load_run_dataset
+from training.grain_run import load_trained_run
 from training.run_folder import read_run_config
 from training.vae import GrainVAE
 
@@ -93,20 +93,12 @@ class ScriptedGrainModel(nn.Module):
 
 def export_grain_run(run_dir: Path, out: Path) -> dict[str, Any]:
     """Load a run's last checkpoint, validate the scripted model, write it atomically."""
-    config = read_run_config(run_dir)
-    if config.get("kind") != KIND_GRAINS:
+    if read_run_config(run_dir).get("kind") != KIND_GRAINS:
         raise ExportError(f"{run_dir}: not a grains run")
-    state = load_checkpoint(run_dir / CHECKPOINT_NAME)
-    dataset = load_run_dataset(run_dir)
-    vae = GrainVAE(grain_size=dataset.config.grain_size)
-    try:
-        vae.load_state_dict(state["model"])
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        raise ExportError(f"{run_dir}: checkpoint does not fit the grain VAE ({first})") from error
-    vae.eval()
-    metadata = grain_metadata(vae, dataset, config, trained_steps=int(state["step"]))
-    write_model_file(ScriptedGrainModel(vae), metadata, out)
+    run = load_trained_run(run_dir)
+    metadata = grain_metadata(run.vae, run.dataset, run.config,
+                              trained_steps=int(run.state["step"]))
+    write_model_file(ScriptedGrainModel(run.vae), metadata, out)
     return metadata
 
 

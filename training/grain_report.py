@@ -8,23 +8,17 @@ from pathlib import Path
 
 import torch
 
-from training.checkpoint import CHECKPOINT_NAME, atomic_write_bytes, load_checkpoint
+from training.checkpoint import atomic_write_bytes
 from training.grain_evaluation import evaluate_codec, vae_codec
-from training.grain_run import load_run_dataset
+from training.grain_run import load_trained_run
 from training.pca import PCACodec
 from training.plots import plot_comparison
-from training.run_folder import read_run_config
-from training.vae import GrainVAE
 
 
 def evaluate_run(run_dir: Path, out_dir: Path) -> dict:
     """Evaluate the run's last checkpoint and a PCA fitted on the same training grains."""
-    config = read_run_config(run_dir)
-    dataset = load_run_dataset(run_dir)
-    state = load_checkpoint(run_dir / CHECKPOINT_NAME)
-    vae = GrainVAE(grain_size=dataset.config.grain_size)
-    vae.load_state_dict(state["model"])
-    vae.eval()
+    run = load_trained_run(run_dir)
+    config, dataset, state, vae = run.config, run.dataset, run.state, run.vae
     started = time.perf_counter()
     latent_dim = vae.latent_dim
     pca = PCACodec(latent_dim).fit(dataset.train_grains)

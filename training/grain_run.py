@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 from training.code_version import code_version
 from training.distributed import ProcessGroup, barrier
 from training.grain_dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
 from training.grain_task import GRAIN_PRESETS, GrainModelConfig, GrainTask
 from training.loop import LoopSettings
-from training.run_folder import RunError, open_run, write_run_config
+from training.run_folder import RunError, open_run, read_run_config, write_run_config
+from training.vae import GrainVAE
 
 DATASET_NAME = "dataset.npz"
 
@@ -26,6 +28,29 @@ def prepare_grain_run(
     model_config = GrainModelConfig(**config["model"])
     settings = LoopSettings(run_dir=run_dir, **config["loop"])
     return GrainTask(dataset, model_config, run_dir), settings
+
+
+@dataclass(frozen=True)
+class TrainedGrainRun:
+    config: dict
+    dataset: GrainDataset
+    state: dict
+    vae: GrainVAE
+
+
+def load_trained_run(run_dir: Path) -> TrainedGrainRun:
+    """A grains run's settings, dataset, last checkpoint and VAE (in eval mode)."""
+    config = read_run_config(run_dir)
+    state = load_checkpoint(run_dir / CHECKPOINT_NAME)
+    dataset = load_run_dataset(run_dir)
+    vae = GrainVAE(grain_size=dataset.config.grain_size)
+    try:
+        vae.load_state_dict(state["model"])
+    except RuntimeError as error:
+        first = str(error).strip().splitlines()[-1].strip()
+        raise CheckpointError(f"{run_dir}: checkpoint does not fit the grain VAE ({first})"
+                              ) from error
+    return TrainedGrainRun(config, dataset, state, vae.eval())
 
 
 def load_run_dataset(run_dir: Path) -> GrainDataset:
