@@ -58,6 +58,10 @@ class GrainEngine:
         self._jitter = pyo.SigTo(c.jitter, SMOOTHING_SECONDS)
         self._volume = pyo.SigTo(c.volume, SMOOTHING_SECONDS)
         self._overlap_gain = pyo.SigTo(self._overlap_normaliser(), SMOOTHING_SECONDS)
+        # Each smoothed control and the factor from the OSC unit to the signal's unit.
+        self._smoothed = {"pos": (self._pos, 1.0), "pitch": (self._pitch, self.rate_ratio),
+                          "dur": (self._dur, 1.0), "density": (self._density, 1.0),
+                          "jitter": (self._jitter, 1.0), "volume": (self._volume, 1.0)}
         self._scan = pyo.Phasor(freq=0.0)
         # Linear ramps under a square root: an equal-power cross-fade, since two decoded
         # tables are uncorrelated (a linear one would dip by 3 dB halfway).
@@ -114,26 +118,13 @@ class GrainEngine:
         self._update_scan_rate()
         self.tables_loaded += 1
 
-    @property
-    def fading(self) -> bool:
-        return self._pending is not None
-
     # Controls ---------------------------------------------------------------------------
 
     def set_control(self, name: str, value: float) -> None:
         setattr(self.controls, name, value)
-        if name == "pos":
-            self._pos.setValue(value)
-        elif name == "pitch":
-            self._pitch.setValue(value * self.rate_ratio)
-        elif name == "dur":
-            self._dur.setValue(value)
-        elif name == "density":
-            self._density.setValue(value)
-        elif name == "jitter":
-            self._jitter.setValue(value)
-        elif name == "volume":
-            self._volume.setValue(value)
+        if name in self._smoothed:
+            signal, factor = self._smoothed[name]
+            signal.setValue(value * factor)
         elif name == "scan_speed":
             self._update_scan_rate()
         if name in ("dur", "density"):
