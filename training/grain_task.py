@@ -49,6 +49,7 @@ class GrainTask:
         self.train_size = len(dataset.train_grains)
         self._train_grains = torch.from_numpy(dataset.train_grains)
         self._test_grains = torch.from_numpy(dataset.test_grains)
+        self._test_spectra = grain_power_spectra(dataset.test_grains)  # fixed: compute once
 
     def build_model(self) -> nn.Module:
         return GrainVAE(grain_size=self.dataset.config.grain_size)
@@ -74,7 +75,7 @@ class GrainTask:
         grains = self._test_grains.to(device)
         mean, logvar = model.encode(grains)
         reconstruction = model.decode(mean)
-        scores = spectral_scores(grain_power_spectra(self.dataset.test_grains),
+        scores = spectral_scores(self._test_spectra,
                                  grain_power_spectra(reconstruction.cpu().numpy()))
         return {
             "squared_error": float(squared_error(reconstruction, grains)),
