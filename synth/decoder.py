@@ -41,13 +41,8 @@ class GrainDecoder:
         self._next_id = 0
         self._latest: DecodeRequest | None = None
         self._completed_id = -1
-        self.restarts = 0
         self._next_restart = 0.0
         self._start_worker()
-
-    @property
-    def shared_memory_name(self) -> str:
-        return self._memory.name
 
     @property
     def worker_pid(self) -> int | None:
@@ -139,7 +134,6 @@ class GrainDecoder:
             return False
         log.warning("decoding worker (pid %s) died with code %s; restarting it, the last "
                     "sound keeps playing", self._process.pid, self._process.exitcode)
-        self.restarts += 1
         self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
         self._start_worker()
         if self._latest is not None and not self.idle:

@@ -33,10 +33,6 @@ class LatentSpace:
         coordinates = low + xy * (high - low)
         return self.pca_mean + coordinates @ self.axes
 
-    def typical(self) -> np.ndarray:
-        """The median point: what plays before any control arrives."""
-        return self.from_quantiles(np.full(self.dim, 0.5))
-
 
 def line_path(end: np.ndarray, count: int) -> np.ndarray:
     """The prototype's trajectory: ``count`` points from -end to +end through the origin."""

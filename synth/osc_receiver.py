@@ -40,14 +40,6 @@ class ListenerFailed:
 
 
 @dataclass
-class ListenerCounts:
-    datagrams: int = 0
-    accepted: int = 0
-    dropped: int = 0
-    refused: int = 0  # from senders outside --allow
-
-
-@dataclass
 class RateLimitedWarnings:
     """One warning per key per interval, saying how many were held back meanwhile."""
 
@@ -90,7 +82,7 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool,
         connection.send(ListenerFailed(f"cannot listen on {host}:{port}: {error.strerror}"))
         return
     connection.send(ListenerReady(host, sock.getsockname()[1]))
-    counts = ListenerCounts()
+    refused = 0  # datagrams from senders outside --allow
     warnings = RateLimitedWarnings()
     policy = SenderPolicy(allowed)
     waiting: dict[tuple, Message] = {}
@@ -101,12 +93,11 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool,
         except TimeoutError:
             datagram = None
         if datagram is not None and not policy.permits(sender[0]):
-            counts.refused += 1
+            refused += 1
             warnings.warn("<refused>", f"refused datagrams from {sender[0]} (not in --allow); "
-                          f"{counts.refused} so far")
+                          f"{refused} so far")
         elif datagram is not None:
-            counts.datagrams += 1
-            for address, values in accept(datagram, sender, counts, warnings):
+            for address, values in accept(datagram, sender, warnings):
                 key = coalescing_key(address, values, sender)
                 waiting.pop(key, None)
                 waiting[key] = (address, values, (sender[0], sender[1]))
@@ -122,13 +113,12 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool,
             return  # any word from the audio process means stop
 
 
-def accept(datagram: bytes, sender: tuple, counts: ListenerCounts,
+def accept(datagram: bytes, sender: tuple,
            warnings: RateLimitedWarnings) -> list[tuple[str, tuple]]:
-    """The valid messages of one datagram; everything else is counted and warned about."""
+    """The valid messages of one datagram; everything else is warned about (rate-limited)."""
     try:
         messages = parse_datagram(datagram)
     except MalformedDatagram as error:
-        counts.dropped += 1
         warnings.warn("<malformed>", f"dropped a malformed datagram from {sender[0]}: {error}")
         return []
     valid = []
@@ -136,10 +126,8 @@ def accept(datagram: bytes, sender: tuple, counts: ListenerCounts,
         try:
             values = validate_message(address, arguments)
         except InvalidArguments as error:
-            counts.dropped += 1
             warnings.warn(address, f"dropped {address[:64]}: {error}")
             continue
-        counts.accepted += 1
         valid.append((address, values))
     return valid
 
