@@ -155,7 +155,15 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/grain/jitter", (Field("amount", 0.0, 1.0),), "random spread of grain "
             "positions (fraction of the table)"),
     Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)"),
-    Address("/panic", (), "silence now: volume to 0 (send /volume to play again)"),
+    Address("/panic", (), "silence now: volume to 0 (send /volume to play again) and every "
+            "voice note stopped"),
+    Address("/note", (Field("note", 0, 127, integer=True),
+                      Field("velocity", 0, 127, integer=True)),
+            "play a note on the voice (velocity 0 = note off), like a MIDI note-on"),
+    Address("/note/sustain", (Field("down", 0, 1, integer=True),),
+            "sustain pedal for the voice: 1 = down, 0 = up"),
+    Address("/note/all_off", (), "release every voice note (each ends naturally)"),
+    Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
             "(latent point or path, granulator, volume) under a name"),
     Address("/preset/load", (Field("name", text=True),), "restore a stored state"),

@@ -1,4 +1,5 @@
-"""``deepnote-synth``: play a grains model live (sound card or JACK) or render a score."""
+"""``deepnote-synth``: play a grains model and the note voice live (sound card or JACK),
+or render a score or a MIDI file offline."""
 
 from __future__ import annotations
 
@@ -9,12 +10,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synth.addresses import LATENT_DIM, address_table_text
-from synth.model_file import KIND_GRAINS, ModelFileError, read_metadata, validate_metadata
+from synth.model_file import (
+    KIND_GRAINS,
+    KIND_VOICE,
+    ModelFileError,
+    read_metadata,
+    validate_metadata,
+)
 from synth.network_policy import PolicyError, check_listening_address, parse_allowed
 from synth.presets import PresetError, PresetStore, default_preset_directory
 from synth.score import ScoreError, read_score
 
-DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "grains.pt"
+MODELS = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL = MODELS / "grains.pt"
+DEFAULT_VOICE = MODELS / "voice.pt"
+MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
 
 log = logging.getLogger("deepnote")
 
@@ -48,7 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--score", type=Path, help="offline: timed OSC score to play")
     parser.add_argument("--midi-file", type=Path,
                         help="offline: play a MIDI file through the voice (needs --voice)")
-    parser.add_argument("--voice", type=Path, help="an exported voice model (.pt)")
+    parser.add_argument("--voice", type=Path,
+                        help="exported voice model for notes (default: the shipped "
+                             "models/voice.pt when present)")
+    parser.add_argument("--no-voice", action="store_true",
+                        help="play grains only (no note voice, no MIDI)")
+    parser.add_argument("--midi-in", metavar="PORT",
+                        help="MIDI input to play the voice from (a name or part of one; "
+                             "see --list-midi); reconnects if it goes away")
+    parser.add_argument("--midi-api", choices=MIDI_API_CHOICES,
+                        help="MIDI system (default: rtmidi's own choice; jack for JACK MIDI)")
+    parser.add_argument("--list-midi", action="store_true",
+                        help="list MIDI inputs and exit")
+    parser.add_argument("--voice-lead-ms", type=float, default=12.0,
+                        help="how far ahead of playback the voice generates (default 12 ms; "
+                             "raise it if the log reports underruns)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
@@ -73,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         pyo.pa_list_devices()
         return 0
+    if args.list_midi:
+        return _list_midi(args.midi_api)
     try:
         _check_arguments(args)
         metadata = read_metadata(args.model)
@@ -100,8 +126,20 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--audio offline needs --render OUT.wav")
     if args.audio != "offline" and (args.render or args.score or args.midi_file):
         raise UsageError("--render, --score and --midi-file need --audio offline")
-    if args.midi_file and args.voice is None:
-        raise UsageError("--midi-file plays through a voice: add --voice VOICE.pt")
+    if args.midi_in and args.audio == "offline":
+        raise UsageError("--midi-in plays live; offline, use --midi-file")
+    if args.no_voice and (args.voice or args.midi_in or args.midi_file):
+        raise UsageError("--no-voice cannot be combined with --voice, --midi-in or "
+                         "--midi-file")
+    if args.voice is None and not args.no_voice and DEFAULT_VOICE.is_file():
+        args.voice = DEFAULT_VOICE
+    if (args.midi_file or args.midi_in) and args.voice is None:
+        raise UsageError("--midi-file and --midi-in play through a voice: add "
+                         "--voice VOICE.pt")
+    if args.voice is not None and not args.voice.is_file():
+        raise UsageError(f"{args.voice}: no such voice model")
+    if not 2.0 <= args.voice_lead_ms <= 500.0:
+        raise UsageError("--voice-lead-ms must be 2..500")
     if args.midi_file and args.score:
         raise UsageError("--midi-file and --score render different instruments; pick one")
     if args.preset:
@@ -118,6 +156,24 @@ def _check_arguments(args: argparse.Namespace) -> None:
         check_listening_address(args.osc_host, parse_allowed(args.allow))
     if not 0 <= args.osc_port < 65536:
         raise UsageError("--osc-port must be 0..65535 (0: any free port)")
+
+
+def _list_midi(api: str | None) -> int:
+    from synth.midi_input import MidiError, list_midi_inputs
+
+    try:
+        names = list_midi_inputs(api)
+    except MidiError as error:
+        print(f"deepnote-synth: error: {error}", file=sys.stderr)
+        return 2
+    print("\n".join(names) if names else "(no MIDI inputs)")
+    return 0
+
+
+def _voice_metadata(path: Path) -> dict:
+    metadata = read_metadata(path)
+    validate_metadata(metadata, source=str(path), expected_kind=KIND_VOICE)
+    return metadata
 
 
 def _render(args: argparse.Namespace, metadata: dict) -> int:
@@ -145,12 +201,21 @@ def _render(args: argparse.Namespace, metadata: dict) -> int:
 
 def _play(args: argparse.Namespace, metadata: dict) -> int:
     from synth.live import AudioUnavailable, LiveSettings, run_live
+    from synth.voice_player import VoiceOptions
 
+    voice_options, voice_metadata = None, None
+    if args.voice is not None:
+        voice_metadata = _voice_metadata(args.voice)
+        voice_options = VoiceOptions(
+            model_path=str(args.voice), lead_ms=args.voice_lead_ms, midi_in=args.midi_in,
+            midi_api=args.midi_api, midi_client=f"{args.jack_name}-midi", seed=args.seed,
+            log_level=logging.getLogger().level)
     settings = LiveSettings(
         model_path=args.model, audio=args.audio, server_rate=args.sr, buffer_size=args.buffer,
         output_device=args.output_device, jack_name=args.jack_name, osc_host=args.osc_host,
         osc_port=args.osc_port, allowed_senders=parse_allowed(args.allow), seed=args.seed,
-        verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset)
+        verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset,
+        voice=voice_options, voice_metadata=voice_metadata)
     try:
         return run_live(settings, metadata)
     except AudioUnavailable as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 
@@ -11,6 +12,7 @@ from synth.engine import GrainEngine
 from synth.grain_tables import point_cloud
 from synth.latent_space import LatentSpace, line_path, smooth_path
 from synth.presets import PresetError, PresetStore
+from synth.voice_notes import NoteEvent
 
 log = logging.getLogger("deepnote.controls")
 
@@ -30,12 +32,18 @@ _SOURCES = ("/latent", "/latent/z", "/xy", "/trajectory/line", "/trajectory/poin
             "/trajectory/xy")
 
 
+class VoiceSink(Protocol):
+    def send(self, event: NoteEvent) -> None: ...
+
+    def set_volume(self, gain: float) -> None: ...
+
+
 class Controller:
     """Holds the performer's latent state and turns messages into sound changes."""
 
     def __init__(self, engine: GrainEngine, space: LatentSpace,
                  submit: Callable[[np.ndarray], int], seed: int = 0,
-                 presets: PresetStore | None = None) -> None:
+                 presets: PresetStore | None = None, voice: VoiceSink | None = None) -> None:
         self.engine = engine
         self.space = space
         self._submit = submit
@@ -47,6 +55,7 @@ class Controller:
         # The message that set the current sound source, replayed by presets.
         self.source: tuple[str, tuple] = ("/latent", tuple(self.quantiles))
         self.presets = presets
+        self.voice = voice
 
     def play_typical(self) -> None:
         """What plays before any control arrives: the median latent point."""
@@ -83,12 +92,29 @@ class Controller:
                 self._play_path(self._path_source)
         elif address == "/panic":
             self.engine.silence()
+            self._to_voice(NoteEvent("silence"))
+        elif address == "/note":
+            kind = "on" if values[1] > 0 else "off"
+            self._to_voice(NoteEvent(kind, int(values[0]), int(values[1])))
+        elif address == "/note/sustain":
+            self._to_voice(NoteEvent("sustain", value=127 * int(values[0])))
+        elif address == "/note/all_off":
+            self._to_voice(NoteEvent("all_off"))
+        elif address == "/voice/volume":
+            if self.voice is not None:
+                self.voice.set_volume(values[0])
         elif address == "/preset/save":
             self._save_preset(str(values[0]))
         elif address == "/preset/load":
             self.load_preset(str(values[0]))
         else:
             log.debug("no handler for %s", address)
+
+    def _to_voice(self, event: NoteEvent) -> None:
+        if self.voice is not None:
+            self.voice.send(event)
+        elif event.kind != "silence":
+            log.debug("no voice loaded; %s ignored", event.kind)
 
     def snapshot(self) -> list[tuple[str, tuple]]:
         """The whole control state as the messages that would recreate it."""

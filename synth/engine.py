@@ -1,5 +1,7 @@
 """The pyo signal graph: two granulators that cross-fade between grain tables.
 
+The note voice's signal, when there is one, joins the mix before the output stage.
+
 A new table is always written into the silent voice's table, never into the one a grain is
 reading; then the voices cross-fade. A table that arrives during a fade waits for it to end
 (only the newest waits). Every control is smoothed; the output goes through a DC blocker, a
@@ -38,7 +40,7 @@ class GrainControls:
 
 class GrainEngine:
     def __init__(self, model_rate: int, server_rate: int, table_samples: int,
-                 channels: int = 2) -> None:
+                 channels: int = 2, voice: pyo.PyoObject | None = None) -> None:
         self.model_rate = model_rate
         self.rate_ratio = model_rate / server_rate
         self.controls = GrainControls()
@@ -77,6 +79,8 @@ class GrainEngine:
                 pos=position * self._spans[index], dur=self._dur, dev=0.0, pan=0.5, chnls=1,
                 mul=pyo.Sqrt(pyo.Clip(self._gains[index], 0.0, 1.0)) * self._overlap_gain))
         mix = pyo.Mix(self._voices, voices=1) * self._volume
+        if voice is not None:  # the note voice shares the limiter, ceiling and fades
+            mix = mix + voice
         self._dc_blocked = pyo.DCBlock(mix)
         self._limited = pyo.Compress(self._dc_blocked, thresh=-8, ratio=20, risetime=0.002,
                                      falltime=0.15, lookahead=4.0, knee=0.4)

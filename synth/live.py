@@ -22,6 +22,7 @@ from synth.latent_space import LatentSpace
 from synth.osc_receiver import OscListener
 from synth.presets import PresetStore, default_preset_directory
 from synth.state_reply import reply_address, state_datagram
+from synth.voice_player import VoiceOptions, VoicePlayer
 
 log = logging.getLogger("deepnote")
 
@@ -47,6 +48,8 @@ class LiveSettings:
     verbose: bool = False
     preset_directory: Path | None = None
     preset: str | None = None
+    voice: VoiceOptions | None = None
+    voice_metadata: dict[str, Any] | None = None
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:
@@ -104,15 +107,22 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
     decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
                            metadata["grain_size"] // 2)
     listener: OscListener | None = None
+    voice: VoicePlayer | None = None
     try:
+        if settings.voice is not None and settings.voice_metadata is not None:
+            voice = VoicePlayer(settings.voice, settings.voice_metadata,
+                                server.getSamplingRate())
         decoder.wait_ready()
+        if voice is not None:
+            voice.wait_ready()
         listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
                                    settings.allowed_senders)
         engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
-                             table_samples(metadata))
+                             table_samples(metadata),
+                             voice=voice.output if voice is not None else None)
         presets = PresetStore(settings.preset_directory or default_preset_directory())
         controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
-                                presets)
+                                presets, voice)
         stop = _StopFlag()
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
@@ -125,9 +135,10 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
             controller.load_preset(settings.preset)
         log.info("playing %s; OSC on %s:%d (Ctrl-C stops)", settings.model_path,
                  settings.osc_host, listener.port)
-        log.info("decoder pid %s, OSC listener pid %s", decoder.worker_pid, listener.pid)
+        log.info("decoder pid %s, OSC listener pid %s, voice pid %s", decoder.worker_pid,
+                 listener.pid, voice.worker_pid if voice is not None else "-")
         listener = _control_loop(stop, listener, settings, decoder, engine, controller,
-                                 server)
+                                 server, voice)
         if not stop.raised:
             log.error("the %s audio server stopped under the synth; exiting", settings.audio)
             return 1
@@ -141,11 +152,13 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         decoder.close()
         if server.getIsBooted():
             server.shutdown()
+        if voice is not None:  # after pyo has stopped reading its ring
+            voice.close()
 
 
 def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
                   decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
-                  server: pyo.Server) -> OscListener:
+                  server: pyo.Server, voice: VoicePlayer | None) -> OscListener:
     """Run until SIGINT/SIGTERM or until the audio server stops; returns the listener in use
     (it may have been restarted)."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
@@ -162,6 +175,9 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         decoder.poll(lambda table, now=now: engine.offer_table(table, now))
         engine.tick(now)
         decoder.ensure_alive()
+        if voice is not None:
+            voice.publish_read_position()
+            voice.ensure_alive()
         if not listener.alive and not stop.raised:
             log.warning("the OSC listener (pid %s) died; restarting it", listener.pid)
             listener.close()

@@ -9,6 +9,7 @@ at most one warning per address every few seconds.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import multiprocessing as mp
 import socket
@@ -60,12 +61,16 @@ class RateLimitedWarnings:
 
 Message = tuple[str, tuple, tuple[str, int]]  # address, values, sender
 _NEVER_COALESCED = ("/preset/save", "/preset/load", "/state", "/panic")
+_EVENTS = ("/note", "/note/sustain", "/note/all_off")  # each one counts, in order
+_event_numbers = itertools.count()
 
 
 def coalescing_key(address: str, values: tuple, sender: tuple[str, int]) -> tuple:
     """Messages with the same key replace each other while waiting."""
     if address == "/latent/dim":
         return (address, int(values[0]))
+    if address in _EVENTS:
+        return (address, next(_event_numbers))
     if address in _NEVER_COALESCED:
         return (address, values, sender)  # each request counts (duplicates aside)
     return (address,)

@@ -11,9 +11,48 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import mido
 import numpy as np
 
 log = logging.getLogger("deepnote.voice")
+
+SUSTAIN_CONTROL, ALL_SOUND_OFF_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 120, 123
+
+
+@dataclass(frozen=True)
+class NoteEvent:
+    kind: str  # "on", "off", "sustain", "all_off", "silence"
+    pitch: int = 0
+    value: int = 0
+
+
+def event_from_message(message: mido.Message) -> NoteEvent | None:
+    """The voice's reading of a MIDI message (any channel); None for what it ignores."""
+    if message.type == "note_on" and message.velocity > 0:
+        return NoteEvent("on", message.note, message.velocity)
+    if message.type in ("note_on", "note_off"):
+        return NoteEvent("off", message.note)
+    if message.type == "control_change":
+        if message.control == SUSTAIN_CONTROL:
+            return NoteEvent("sustain", value=message.value)
+        if message.control == ALL_NOTES_OFF_CONTROL:
+            return NoteEvent("all_off")
+        if message.control == ALL_SOUND_OFF_CONTROL:
+            return NoteEvent("silence")
+    return None
+
+
+def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
+    if event.kind == "on":
+        allocator.note_on(event.pitch, event.value)
+    elif event.kind == "off":
+        allocator.note_off(event.pitch)
+    elif event.kind == "sustain":
+        allocator.set_sustain(event.value >= 64)
+    elif event.kind == "all_off":
+        allocator.all_notes_off()
+    elif event.kind == "silence":
+        allocator.silence()
 
 
 @dataclass
@@ -78,6 +117,17 @@ class VoiceAllocator:
             if slot.active:
                 slot.key_down = False
                 slot.counting = True
+
+    def silence(self) -> None:
+        """Stop every voice at once (all sound off, panic)."""
+        self.sustain = False
+        for index, slot in enumerate(self.slots):
+            if slot.active:
+                self.slots[index] = VoiceSlot(pitch=slot.pitch)
+
+    @property
+    def sounding(self) -> int:
+        return sum(slot.active for slot in self.slots)
 
     def block(self, length: int) -> tuple[np.ndarray, list[int], np.ndarray]:
         """Conditioning [voices, length, 3], voices to reset first, and the active mask."""

@@ -4,7 +4,6 @@ a MIDI file played through the autoregressive voice, for demos and tests."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +14,14 @@ import soundfile
 from synth.fast_voice import FastVoiceBank
 from synth.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
 from synth.torchscript import load_torchscript
-from synth.voice_notes import VoiceAllocator
+from synth.voice_notes import NoteEvent, VoiceAllocator, apply_event, event_from_message
 
 CEILING = 10 ** (-1.05 / 20)
 TAIL_SECONDS = 0.5
-SUSTAIN_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 123
 
 
-@dataclass(frozen=True)
-class MidiEvent:
-    sample: int
-    kind: str  # "on", "off", "sustain", "all_off"
-    pitch: int = 0
-    value: int = 0
-
-
-def read_midi_events(path: Path, rate: int) -> list[MidiEvent]:
-    """Note and pedal events of a MIDI file, in sample time; other messages are ignored."""
+def read_midi_events(path: Path, rate: int) -> list[tuple[int, NoteEvent]]:
+    """(sample, event) for the notes and pedals of a MIDI file; other messages are ignored."""
     try:
         midi = mido.MidiFile(str(path))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
@@ -39,27 +29,10 @@ def read_midi_events(path: Path, rate: int) -> list[MidiEvent]:
     events, now = [], 0.0
     for message in midi:
         now += message.time
-        sample = round(now * rate)
-        if message.type == "note_on" and message.velocity > 0:
-            events.append(MidiEvent(sample, "on", message.note, message.velocity))
-        elif message.type in ("note_on", "note_off"):
-            events.append(MidiEvent(sample, "off", message.note))
-        elif message.type == "control_change" and message.control == SUSTAIN_CONTROL:
-            events.append(MidiEvent(sample, "sustain", value=message.value))
-        elif message.type == "control_change" and message.control == ALL_NOTES_OFF_CONTROL:
-            events.append(MidiEvent(sample, "all_off"))
+        event = event_from_message(message)
+        if event is not None:
+            events.append((round(now * rate), event))
     return events
-
-
-def apply_event(allocator: VoiceAllocator, event: MidiEvent) -> None:
-    if event.kind == "on":
-        allocator.note_on(event.pitch, event.value)
-    elif event.kind == "off":
-        allocator.note_off(event.pitch)
-    elif event.kind == "sustain":
-        allocator.set_sustain(event.value >= 64)
-    else:
-        allocator.all_notes_off()
 
 
 def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> dict[str, Any]:
@@ -67,18 +40,18 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     validate_metadata(metadata, source=str(voice_path), expected_kind=KIND_VOICE)
     rate, cap = metadata["sample_rate"], metadata["counter_cap"]
     events = read_midi_events(midi_path, rate)
-    if not any(event.kind == "on" for event in events):
+    if not any(event.kind == "on" for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
     bank = FastVoiceBank(load_torchscript(voice_path), metadata["voices"], seed=seed)
     allocator = VoiceAllocator(metadata["voices"], cap, metadata["frame_size"])
     block = metadata["frame_size"]
-    total = events[-1].sample + cap + int(TAIL_SECONDS * rate)
+    total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
     total += -total % block
     mix = np.zeros(total, np.float32)
     pending = list(events)
     for start in range(0, total, block):
-        while pending and pending[0].sample < start + block:
-            apply_event(allocator, pending.pop(0))
+        while pending and pending[0][0] < start + block:
+            apply_event(allocator, pending.pop(0)[1])
         condition, resets, active = allocator.block(block)
         for voice in resets:
             bank.reset(voice)
@@ -93,5 +66,5 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
         os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)
-    return {"seconds": total / rate, "notes": sum(e.kind == "on" for e in events),
+    return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
             "voices_taken_over": allocator.steals}

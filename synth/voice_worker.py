@@ -1,0 +1,159 @@
+"""The voice worker: a process that plays notes on the autoregressive voice, live.
+
+It owns the voice model, the note allocator and the MIDI keyboard (so a key press reaches
+the model without passing through the audio process), and keeps the shared ring filled a
+short lead ahead of pyo's read head, one small block at a time. While no note sounds it
+writes silence without running the model. Writing late (the read head already passed) is
+counted as an underrun while a note sounds; the writer then jumps ahead instead of trying
+to catch up with sound nobody will hear.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from synth.processes import parent_is_gone
+from synth.voice_notes import NoteEvent, VoiceAllocator, apply_event
+from synth.voice_ring import LATE_SAMPLES, UNDERRUNS, WORKER_PID, VoiceRing
+
+log = logging.getLogger("deepnote.voice")
+
+IDLE_SLEEP_SECONDS = 0.0005
+PARENT_CHECK_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class VoiceWorkerSettings:
+    model_path: str
+    ring_name: str
+    clock_name: str
+    ring_size: int
+    lead_samples: int
+    midi_in: str | None = None
+    midi_api: str | None = None
+    midi_client: str = "deepnote"
+    seed: int = 0
+    log_level: int = logging.INFO
+
+
+@dataclass(frozen=True)
+class VoiceReady:
+    pid: int
+
+
+@dataclass(frozen=True)
+class VoiceFailed:
+    reason: str
+
+
+def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
+                      results: mp.Queue) -> None:
+    """Entry point of the worker process; returns when told to stop or orphaned."""
+    logging.basicConfig(level=settings.log_level, format="deepnote-synth: %(message)s")
+    import torch
+
+    from synth.fast_voice import FastVoiceBank
+    from synth.midi_input import MidiError, MidiInput
+    from synth.model_file import ModelFileError, read_metadata
+    from synth.torchscript import load_torchscript
+
+    torch.set_num_threads(1)
+    try:
+        metadata = read_metadata(settings.model_path)
+        bank = FastVoiceBank(load_torchscript(settings.model_path), metadata["voices"],
+                             seed=settings.seed)
+        midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
+                if settings.midi_in else None)
+    except (ModelFileError, MidiError) as error:
+        results.put(VoiceFailed(str(error)))
+        return
+    ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
+    ring.clock[WORKER_PID] = mp.current_process().pid or 0
+    player = _Player(bank, VoiceAllocator(metadata["voices"], metadata["counter_cap"],
+                                          metadata["frame_size"]),
+                     ring, metadata["sample_rate"], settings.lead_samples)
+    results.put(VoiceReady(mp.current_process().pid or 0))
+    try:
+        _serve(player, commands, midi)
+    finally:
+        if midi is not None:
+            midi.close()
+        ring.close()
+
+
+def _serve(player: _Player, commands: mp.Queue, midi: object | None) -> None:
+    next_parent_check = 0.0
+    while True:
+        events, stop = _drain(commands)
+        if stop:
+            return
+        if midi is not None:
+            events.extend(midi.poll())
+        for event in events:
+            apply_event(player.allocator, event)
+        if not player.fill():
+            time.sleep(IDLE_SLEEP_SECONDS)
+        now = time.monotonic()
+        if now >= next_parent_check:
+            next_parent_check = now + PARENT_CHECK_SECONDS
+            if parent_is_gone():
+                return
+
+
+def _drain(commands: mp.Queue) -> tuple[list[NoteEvent], bool]:
+    events: list[NoteEvent] = []
+    while True:
+        try:
+            command = commands.get_nowait()
+        except queue.Empty:
+            return events, False
+        if command is None:
+            return events, True
+        events.append(command)
+
+
+class _Player:
+    def __init__(self, bank: object, allocator: VoiceAllocator, ring: VoiceRing,
+                 rate: int, lead: int) -> None:
+        self.bank = bank
+        self.allocator = allocator
+        self.ring = ring
+        self.rate = rate
+        self.block = 2 * allocator.frame_size  # a multiple of the frame keeps tiers in step
+        self.lead = max(lead, self.block)
+        self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
+
+    def _aligned(self, index: float) -> int:
+        return int(-(-index // self.block) * self.block)
+
+    def fill(self) -> bool:
+        """Write one block if the ring is short of its lead; False when nothing was due."""
+        read = self.ring.estimated_read(self.rate)
+        if self.write_index < read:
+            if self.allocator.sounding:
+                self.ring.clock[UNDERRUNS] += 1
+                self.ring.clock[LATE_SAMPLES] += read - self.write_index
+            self.write_index = self._aligned(read + self.lead)
+        if self.write_index - read >= self.lead:
+            return False
+        self.ring.write(self.write_index, self._next_block(), clear_ahead=self.ring.size // 2)
+        self.write_index += self.block
+        return True
+
+    def _next_block(self) -> np.ndarray:
+        busy = self.allocator.sounding > 0
+        condition, resets, _ = self.allocator.block(self.block)
+        if not busy and not resets:
+            return np.zeros(self.block, np.float32)
+        for voice in resets:
+            self.bank.reset(voice)
+        audio = self.bank.generate(condition)
+        # The velocity column is the note's velocity while it sounds and 0 otherwise: the
+        # voice's gain and its gate at once.
+        return np.sum(audio * condition[:, :, 1], axis=0).astype(np.float32)
