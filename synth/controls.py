@@ -17,6 +17,7 @@ from synth.voice_notes import NoteEvent
 log = logging.getLogger("deepnote.controls")
 
 DEFAULT_PATH_GRAINS = 64
+DEFAULT_VOICE_VOLUME = 0.7
 _GRAIN_CONTROLS = {
     "/grain/pos": "pos",
     "/grain/pitch": "pitch",
@@ -37,6 +38,9 @@ class VoiceSink(Protocol):
 
     def set_volume(self, gain: float) -> None: ...
 
+    @property
+    def underruns(self) -> int: ...
+
 
 class Controller:
     """Holds the performer's latent state and turns messages into sound changes."""
@@ -56,6 +60,7 @@ class Controller:
         self.source: tuple[str, tuple] = ("/latent", tuple(self.quantiles))
         self.presets = presets
         self.voice = voice
+        self.voice_volume = DEFAULT_VOICE_VOLUME
 
     def play_typical(self) -> None:
         """What plays before any control arrives: the median latent point."""
@@ -101,8 +106,9 @@ class Controller:
         elif address == "/note/all_off":
             self._to_voice(NoteEvent("all_off"))
         elif address == "/voice/volume":
+            self.voice_volume = float(values[0])
             if self.voice is not None:
-                self.voice.set_volume(values[0])
+                self.voice.set_volume(self.voice_volume)
         elif address == "/preset/save":
             self._save_preset(str(values[0]))
         elif address == "/preset/load":
@@ -123,6 +129,7 @@ class Controller:
             ("/trajectory/grains", (self.path_grains,)),
             self.source,
             *[(address, (getattr(controls, name),)) for address, name in _GRAIN_CONTROLS.items()],
+            ("/voice/volume", (self.voice_volume,)),
         ]
 
     def load_preset(self, name: str) -> bool:

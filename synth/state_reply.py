@@ -9,11 +9,14 @@ from synth.controls import Controller
 
 
 def state_datagram(controller: Controller) -> bytes:
-    """``/state/mode point|path`` then ``/state<address> values`` for each control."""
+    """``/state/mode point|path``, ``/state<address> values`` for each control, and
+    ``/state/voice/underruns N`` when a voice plays."""
     bundle = OscBundleBuilder(IMMEDIATELY)
     bundle.add_content(_message("/state/mode", (controller.mode,)))
     for address, values in controller.snapshot():
         bundle.add_content(_message("/state" + address, values))
+    if controller.voice is not None:
+        bundle.add_content(_message("/state/voice/underruns", (controller.voice.underruns,)))
     return bundle.build().dgram
 
 

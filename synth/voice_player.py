@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from synth.controls import DEFAULT_VOICE_VOLUME
 from synth.engine import SMOOTHING_SECONDS, pyo
 from synth.model_file import ModelFileError
 from synth.voice_notes import NoteEvent
@@ -27,7 +28,6 @@ log = logging.getLogger("deepnote.voice")
 STARTUP_TIMEOUT = 120.0
 RESTART_BACKOFF_SECONDS = 2.0
 DEFAULT_LEAD_MS = 12.0
-DEFAULT_VOICE_VOLUME = 0.7
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 
 from synth.processes import parent_is_gone
 from synth.voice_notes import NoteEvent, VoiceAllocator, apply_event
-from synth.voice_ring import LATE_SAMPLES, UNDERRUNS, WORKER_PID, VoiceRing
+from synth.voice_ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, WORKER_PID, VoiceRing
 
 log = logging.getLogger("deepnote.voice")
 
@@ -128,22 +128,31 @@ class _Player:
         self.block = 2 * allocator.frame_size  # a multiple of the frame keeps tiers in step
         self.lead = max(lead, self.block)
         self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
+        self._last_block_time = time.monotonic()
 
     def _aligned(self, index: float) -> int:
         return int(-(-index // self.block) * self.block)
 
     def fill(self) -> bool:
         """Write one block if the ring is short of its lead; False when nothing was due."""
+        # The estimate runs up to a pyo buffer ahead of what pyo has read (it extrapolates
+        # between the control loop's looks), so it decides when to write; only a position
+        # pyo has really read counts as an underrun.
         read = self.ring.estimated_read(self.rate)
+        really_read = self.ring.clock[READ_INDEX]
+        if self.write_index < really_read and self.allocator.sounding:
+            self.ring.clock[UNDERRUNS] += 1
+            self.ring.clock[LATE_SAMPLES] += really_read - self.write_index
+            log.debug("voice late by %.1f ms; %.1f ms since the previous block",
+                      1000 * (really_read - self.write_index) / self.rate,
+                      1000 * (time.monotonic() - self._last_block_time))
         if self.write_index < read:
-            if self.allocator.sounding:
-                self.ring.clock[UNDERRUNS] += 1
-                self.ring.clock[LATE_SAMPLES] += read - self.write_index
             self.write_index = self._aligned(read + self.lead)
         if self.write_index - read >= self.lead:
             return False
         self.ring.write(self.write_index, self._next_block(), clear_ahead=self.ring.size // 2)
         self.write_index += self.block
+        self._last_block_time = time.monotonic()
         return True
 
     def _next_block(self) -> np.ndarray:

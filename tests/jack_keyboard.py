@@ -69,6 +69,14 @@ class JackKeyboard:
         loud = np.flatnonzero(window > 10 ** (threshold_db / 20))
         return int(loud[0]) if len(loud) else None
 
+    def gaps(self, start: int, end: int, min_frames: int) -> int:
+        """Runs of at least ``min_frames`` exactly silent samples (|x| < 1e-6) in a span:
+        what a ring buffer that ran dry sounds like."""
+        quiet = np.abs(self.capture[start:end]) < 1e-6
+        edges = np.diff(np.concatenate(([0], quiet.astype(np.int8), [0])))
+        lengths = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
+        return int(np.sum(lengths >= min_frames))
+
     def level_db(self, start_seconds: float, end_seconds: float) -> float:
         part = self.capture[int(start_seconds * self.rate):int(end_seconds * self.rate)]
         return float(20 * np.log10(np.sqrt(np.mean(part.astype(np.float64) ** 2)) + 1e-12))
