@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +18,7 @@ from synth.grain_tables import table_samples
 from synth.latent_space import LatentSpace
 from synth.osc_receiver import OscListener
 from synth.presets import PresetStore, default_preset_directory
+from synth.processes import c_stderr_muted
 from synth.state_reply import reply_address, state_datagram
 from synth.voice_player import VoiceOptions, VoicePlayer
 
@@ -56,7 +54,7 @@ def check_output_device(audio: str, output_device: int | None) -> None:
     """pyo's portaudio backend segfaults at boot without a device: refuse before that."""
     if audio != "portaudio":
         return
-    with _c_stderr_muted():  # portaudio's probe makes ALSA print dozens of lines
+    with c_stderr_muted():  # portaudio's probe makes ALSA print dozens of lines
         _, indexes = pyo.pa_get_output_devices()
         default_output = pyo.pa_get_default_output()
     if output_device is not None:
@@ -66,19 +64,6 @@ def check_output_device(audio: str, output_device: int | None) -> None:
     if default_output < 0 or not indexes:
         raise AudioUnavailable("no audio output device found; use --audio jack with a "
                                "running JACK server, or --audio offline --render out.wav")
-
-
-@contextmanager
-def _c_stderr_muted() -> Iterator[None]:
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
 
 
 class _StopFlag:
@@ -98,7 +83,7 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         server.setOutputDevice(settings.output_device)
     if settings.audio == "jack":
         server.setJackAuto(False, True)
-    with _c_stderr_muted():  # libjack explains a missing server in a dozen lines
+    with c_stderr_muted():  # libjack explains a missing server in a dozen lines
         server.boot()
     if not server.getIsBooted():
         raise AudioUnavailable(f"the {settings.audio} audio server did not start"

@@ -13,6 +13,7 @@ import time
 import mido
 import rtmidi
 
+from synth.processes import c_stderr_muted
 from synth.voice_notes import NoteEvent, event_from_message
 
 log = logging.getLogger("deepnote.midi")
@@ -33,7 +34,8 @@ def midi_backend(api: str | None) -> mido.Backend:
 
 def list_midi_inputs(api: str | None) -> list[str]:
     try:
-        return list(midi_backend(api).get_input_names())
+        with c_stderr_muted():  # libjack explains a missing server in several lines
+            return list(midi_backend(api).get_input_names())
     except Exception as error:  # rtmidi raises its own SystemError subclasses
         raise MidiError(f"MIDI ({api or 'default API'}) is unavailable: "
                         f"{_first_line(error)}") from error
@@ -56,9 +58,10 @@ class MidiInput:
         self._backend = midi_backend(api)
         # One listing client for the whole run: opening one per check would churn the graph.
         try:
-            self._lister = rtmidi.MidiIn(getattr(rtmidi, f"API_{MIDI_APIS[api]}")
-                                         if api else rtmidi.API_UNSPECIFIED,
-                                         name=f"{client_name}-watch")
+            with c_stderr_muted():
+                self._lister = rtmidi.MidiIn(getattr(rtmidi, f"API_{MIDI_APIS[api]}")
+                                             if api else rtmidi.API_UNSPECIFIED,
+                                             name=f"{client_name}-watch")
         except Exception as error:
             raise MidiError(f"MIDI ({api or 'default API'}) is unavailable: "
                             f"{_first_line(error)}") from error
