@@ -57,8 +57,10 @@ def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
 
 @dataclass
 class VoiceSlot:
-    pitch: float = 60.0
+    pitch: float = 60.0  # the key played
     velocity: float = 0.0
+    model_pitch: float = 60.0  # the note the model is asked for (nearest trained one)
+    rate: float = 1.0  # resampling ratio from the model's note to the key's
     key_down: bool = False
     counting: bool = False
     remaining: int = 0
@@ -71,8 +73,10 @@ class VoiceSlot:
 
 
 class VoiceAllocator:
-    def __init__(self, voices: int, counter_cap: int, frame_size: int) -> None:
+    def __init__(self, voices: int, counter_cap: int, frame_size: int,
+                 trained_range: tuple[int, int] = (0, 127)) -> None:
         self.slots = [VoiceSlot() for _ in range(voices)]
+        self.trained_range = trained_range
         self.counter_cap = counter_cap
         self.frame_size = frame_size
         self.sustain = False
@@ -92,7 +96,14 @@ class VoiceAllocator:
             log.info("voice %d taken over by note %d (polyphony %d)", index, pitch,
                      len(self.slots))
         start = -(-self.now // self.frame_size) * self.frame_size  # next frame boundary
+        low, high = self.trained_range
+        model_pitch = min(max(pitch, low), high)
+        if model_pitch != pitch:
+            log.info("note %d is outside the trained range %d..%d: playing %d resampled by "
+                     "%+d semitones", pitch, low, high, model_pitch, pitch - model_pitch)
         self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=velocity / 127.0,
+                                      model_pitch=float(model_pitch),
+                                      rate=2.0 ** ((pitch - model_pitch) / 12.0),
                                       key_down=True, remaining=self.counter_cap,
                                       started=start, needs_reset=True)
         return index
@@ -123,7 +134,7 @@ class VoiceAllocator:
         self.sustain = False
         for index, slot in enumerate(self.slots):
             if slot.active:
-                self.slots[index] = VoiceSlot(pitch=slot.pitch)
+                self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)
 
     @property
     def sounding(self) -> int:
@@ -138,7 +149,7 @@ class VoiceAllocator:
             if slot.needs_reset:
                 resets.append(index)
                 slot.needs_reset = False
-            condition[index, :, 0] = (slot.pitch - 60.0) / 12.0
+            condition[index, :, 0] = (slot.model_pitch - 60.0) / 12.0
             if not slot.active:
                 continue
             offset = max(0, slot.started - self.now)
@@ -153,6 +164,6 @@ class VoiceAllocator:
             condition[index, offset:, 2] = remaining / self.counter_cap
             active[index, offset:] = sounding
             if slot.counting and slot.remaining <= 0:
-                self.slots[index] = VoiceSlot(pitch=slot.pitch)  # silent and free again
+                self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)
         self.now += length
         return condition, resets, active

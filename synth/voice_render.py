@@ -11,10 +11,10 @@ import mido
 import numpy as np
 import soundfile
 
-from synth.fast_voice import FastVoiceBank
 from synth.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
 from synth.torchscript import load_torchscript
-from synth.voice_notes import NoteEvent, VoiceAllocator, apply_event, event_from_message
+from synth.voice_mixer import VoiceMixer
+from synth.voice_notes import NoteEvent, apply_event, event_from_message
 
 CEILING = 10 ** (-1.05 / 20)
 TAIL_SECONDS = 0.5
@@ -42,8 +42,7 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     events = read_midi_events(midi_path, rate)
     if not any(event.kind == "on" for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
-    bank = FastVoiceBank(load_torchscript(voice_path), metadata["voices"], seed=seed)
-    allocator = VoiceAllocator(metadata["voices"], cap, metadata["frame_size"])
+    mixer = VoiceMixer(load_torchscript(voice_path), metadata, seed)
     block = metadata["frame_size"]
     total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
     total += -total % block
@@ -51,12 +50,8 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     pending = list(events)
     for start in range(0, total, block):
         while pending and pending[0][0] < start + block:
-            apply_event(allocator, pending.pop(0)[1])
-        condition, resets, active = allocator.block(block)
-        for voice in resets:
-            bank.reset(voice)
-        audio = bank.generate(condition)
-        mix[start:start + block] = np.sum(audio * active, axis=0)
+            apply_event(mixer.allocator, pending.pop(0)[1])
+        mix[start:start + block] = mixer.next_block(block)
     peak = float(np.max(np.abs(mix)))
     if peak > CEILING:
         mix *= CEILING / peak
@@ -67,4 +62,4 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     finally:
         partial.unlink(missing_ok=True)
     return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
-            "voices_taken_over": allocator.steals}
+            "voices_taken_over": mixer.allocator.steals}

@@ -15,12 +15,14 @@ import multiprocessing as mp
 import queue
 import time
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from synth.processes import parent_is_gone
-from synth.voice_notes import NoteEvent, VoiceAllocator, apply_event
+from synth.voice_notes import NoteEvent, apply_event
 from synth.voice_ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, WORKER_PID, VoiceRing
+
+if TYPE_CHECKING:
+    from synth.voice_mixer import VoiceMixer
 
 log = logging.getLogger("deepnote.voice")
 
@@ -58,16 +60,15 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     logging.basicConfig(level=settings.log_level, format="deepnote-synth: %(message)s")
     import torch
 
-    from synth.fast_voice import FastVoiceBank
     from synth.midi_input import MidiError, MidiInput
     from synth.model_file import ModelFileError, read_metadata
     from synth.torchscript import load_torchscript
+    from synth.voice_mixer import VoiceMixer
 
     torch.set_num_threads(1)
     try:
         metadata = read_metadata(settings.model_path)
-        bank = FastVoiceBank(load_torchscript(settings.model_path), metadata["voices"],
-                             seed=settings.seed)
+        mixer = VoiceMixer(load_torchscript(settings.model_path), metadata, settings.seed)
         midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
                 if settings.midi_in else None)
     except (ModelFileError, MidiError) as error:
@@ -75,9 +76,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
         return
     ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
     ring.clock[WORKER_PID] = mp.current_process().pid or 0
-    player = _Player(bank, VoiceAllocator(metadata["voices"], metadata["counter_cap"],
-                                          metadata["frame_size"]),
-                     ring, metadata["sample_rate"], settings.lead_samples)
+    player = _Player(mixer, ring, metadata["sample_rate"], settings.lead_samples)
     results.put(VoiceReady(mp.current_process().pid or 0))
     try:
         _serve(player, commands, midi)
@@ -119,13 +118,12 @@ def _drain(commands: mp.Queue) -> tuple[list[NoteEvent], bool]:
 
 
 class _Player:
-    def __init__(self, bank: object, allocator: VoiceAllocator, ring: VoiceRing,
-                 rate: int, lead: int) -> None:
-        self.bank = bank
-        self.allocator = allocator
+    def __init__(self, mixer: VoiceMixer, ring: VoiceRing, rate: int, lead: int) -> None:
+        self.mixer = mixer
+        self.allocator = mixer.allocator
         self.ring = ring
         self.rate = rate
-        self.block = 2 * allocator.frame_size  # a multiple of the frame keeps tiers in step
+        self.block = 2 * self.allocator.frame_size  # a multiple of the frame keeps tiers in step
         self.lead = max(lead, self.block)
         self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
         self._last_block_time = time.monotonic()
@@ -150,19 +148,8 @@ class _Player:
             self.write_index = self._aligned(read + self.lead)
         if self.write_index - read >= self.lead:
             return False
-        self.ring.write(self.write_index, self._next_block(), clear_ahead=self.ring.size // 2)
+        self.ring.write(self.write_index, self.mixer.next_block(self.block),
+                        clear_ahead=self.ring.size // 2)
         self.write_index += self.block
         self._last_block_time = time.monotonic()
         return True
-
-    def _next_block(self) -> np.ndarray:
-        busy = self.allocator.sounding > 0
-        condition, resets, _ = self.allocator.block(self.block)
-        if not busy and not resets:
-            return np.zeros(self.block, np.float32)
-        for voice in resets:
-            self.bank.reset(voice)
-        audio = self.bank.generate(condition)
-        # The velocity column is the note's velocity while it sounds and 0 otherwise: the
-        # voice's gain and its gate at once.
-        return np.sum(audio * condition[:, :, 1], axis=0).astype(np.float32)

@@ -3,8 +3,10 @@ import sys
 
 import mido
 import numpy as np
+import pytest
 import soundfile
 
+from synth.voice_mixer import Resampled
 from synth.voice_notes import VoiceAllocator
 from tests.jack_harness import REPO
 
@@ -103,3 +105,60 @@ def test_midi_render_usage_errors(tiny_voice_model, tmp_path):
                                 capture_output=True, text=True, cwd=REPO, timeout=60)
         assert result.returncode == 2 and reason in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_notes_outside_the_trained_range_are_resampled_from_the_nearest(caplog):
+    allocator = VoiceAllocator(voices=2, counter_cap=32, frame_size=16, trained_range=(41, 48))
+    with caplog.at_level("INFO", logger="deepnote.voice"):
+        high = allocator.note_on(60, 100)
+        inside = allocator.note_on(45, 100)
+    assert allocator.slots[high].model_pitch == 48
+    assert allocator.slots[high].rate == pytest.approx(2 ** (12 / 12))
+    assert allocator.slots[inside].rate == 1.0
+    assert "note 60 is outside the trained range 41..48: playing 48 resampled by +12" \
+        in caplog.text
+    condition, _, _ = allocator.block(16)
+    assert condition[high, 0, 0] == pytest.approx((48 - 60) / 12)
+
+
+class _SineBank:
+    """Stands in for a voice bank: a 200 Hz sine at 16 kHz, continued across calls."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def generate(self, condition: np.ndarray) -> np.ndarray:
+        steps = condition.shape[1]
+        n = self.count + np.arange(steps)
+        self.count += steps
+        return np.sin(2 * np.pi * 200 * n / 16000)[None].astype(np.float32)
+
+
+@pytest.mark.parametrize("semitones", [-7, 5, 12])
+def test_resampled_voice_is_continuous_and_at_the_asked_pitch(semitones):
+    resampled = Resampled(_SineBank(), 2 ** (semitones / 12))  # type: ignore[arg-type]
+    condition = np.zeros((32, 3), np.float32)
+    out = np.concatenate([resampled.render(condition) for _ in range(500)])  # 1 s
+    spectrum = np.abs(np.fft.rfft(out * np.hanning(len(out))))
+    peak_hz = np.argmax(spectrum) * 16000 / len(out)
+    assert peak_hz == pytest.approx(200 * 2 ** (semitones / 12), abs=1.5)
+    assert np.max(np.abs(np.diff(out))) < 2 * np.pi * 200 * 2 ** (semitones / 12) / 16000 * 1.1
+
+
+def test_midi_file_note_above_the_range_is_played_resampled(tiny_voice_model, tmp_path):
+    midi = mido.MidiFile()
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    track.append(mido.Message("note_on", note=57, velocity=100, time=0))  # trained: 41..45
+    track.append(mido.Message("note_off", note=57, time=480))
+    midi.save(str(tmp_path / "high.mid"))
+    out = tmp_path / "high.wav"
+    result = subprocess.run([sys.executable, "-m", "synth", "--audio", "offline", "--render",
+                             str(out), "--midi-file", str(tmp_path / "high.mid"), "--voice",
+                             str(tiny_voice_model)], capture_output=True, text=True,
+                            cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "note 57 is outside the trained range 41..45: playing 45 resampled by +12" \
+        in result.stderr
+    audio, _ = soundfile.read(out)
+    assert np.isfinite(audio).all() and np.abs(audio[:8000]).max() > 0.0
