@@ -317,6 +317,97 @@ def granulator(ox: int, oy: int) -> Section:
     return s
 
 
+VOICE_KEYS = (("F2", 41), ("G2", 43), ("A2", 45), ("Bb2", 46), ("C3", 48), ("D3", 50),
+              ("F3", 53))
+
+
+def voice_keys(ox: int, oy: int) -> Section:
+    """Note buttons, velocity, length and sustain for the voice; a MIDI keyboard forwarded."""
+    ly = LOGIC + 150
+    s = Section()
+    s.text(ox, oy, "Voice: click a note to play it on the autoregressive voice (/note). "
+           "Velocity and length apply to the next click. Hold = sustain pedal.", 60)
+    s.text(ox, oy + 55, "Or play a MIDI keyboard into Pd (Media > MIDI Settings) with "
+           "'forward MIDI' on.", 60)
+    velocity_name, length_name = "\\$0-velocity", "\\$0-length"
+    s.obj(ox, oy + 110, f"hsl 160 18 1 127 0 0 {velocity_name} {velocity_name}-in velocity "
+          "0 -9 0 10 #dcdcdc #000000 #000000 0 1")
+    s.add(f"#X floatatom {ox + 170} {oy + 110} 5 0 0 0 - {velocity_name} - 0;")
+    s.obj(ox, oy + 155, f"hsl 160 18 50 4000 1 0 {length_name} {length_name}-in "
+          "length_ms 0 -9 0 10 #dcdcdc #000000 #000000 0 1")
+    s.add(f"#X floatatom {ox + 170} {oy + 155} 5 0 0 0 - {length_name} - 0;")
+    keys = []
+    for index, (label, note) in enumerate(VOICE_KEYS):
+        keys.append(s.msg(ox + index * 45, oy + 200, str(note)))
+        s.text(ox + index * 45, oy + 225, label, 4)
+    # Logic: a clicked note -> /note n velocity now, /note n 0 after the length.
+    played = s.obj(ox, ly, "t f f")
+    for key in keys:
+        s.connect(key, 0, played)
+    velocity = s.obj(ox + 150, ly, f"r {velocity_name}")
+    note_on = s.obj(ox, ly + 50, "pack f 100")
+    s.connect(velocity, 0, note_on, 1)
+    s.connect(played, 1, note_on)
+    later = s.obj(ox + 80, ly + 50, "pipe 800")
+    length = s.obj(ox + 250, ly, f"r {length_name}")
+    s.connect(length, 0, later, 1)
+    s.connect(played, 0, later)
+    note_off = s.obj(ox + 80, ly + 75, "pack f 0")
+    s.connect(later, 0, note_off)
+    send_note = osc_send(s, ox, ly + 110, "/note")
+    s.connect(note_on, 0, send_note)
+    s.connect(note_off, 0, send_note)
+    # Sustain and all notes off.
+    s.obj(ox, oy + 270, "tgl 25 0 \\$0-hold empty hold 30 12 0 12 #fcfcfc #000000 #000000 "
+          "0 1")
+    hold = s.obj(ox + 300, ly, "r \\$0-hold")
+    send_hold = osc_send(s, ox + 300, ly + 30, "/note/sustain")
+    s.connect(hold, 0, send_hold)
+    s.obj(ox + 120, oy + 270, "bng 25 250 50 0 \\$0-all-off empty all_notes_off 30 12 0 "
+          "12 #fcfcfc #000000 #000000")
+    all_off = s.obj(ox + 450, ly, "r \\$0-all-off")
+    no_arguments = s.msg(ox + 450, ly + 30, "list")
+    s.connect(all_off, 0, no_arguments)
+    send_all_off = osc_send(s, ox + 450, ly + 60, "/note/all_off")
+    s.connect(no_arguments, 0, send_all_off)
+    # A MIDI keyboard through Pd: note-ons/offs and the sustain pedal, when forwarding.
+    s.obj(ox + 300, oy + 270, "tgl 25 0 \\$0-forward empty forward_MIDI 30 12 0 12 "
+          "#fcfcfc #000000 #000000 0 1")
+    midi_in = s.obj(ox, ly + 200, "notein")
+    midi_pair = s.obj(ox, ly + 225, "pack f f")
+    s.connect(midi_in, 1, midi_pair, 1)
+    s.connect(midi_in, 0, midi_pair)
+    gate = s.obj(ox, ly + 250, "spigot")
+    forward = s.obj(ox + 150, ly + 200, "r \\$0-forward")
+    s.connect(forward, 0, gate, 1)
+    s.connect(midi_pair, 0, gate)
+    s.connect(gate, 0, send_note)
+    pedal_in = s.obj(ox + 300, ly + 200, "ctlin 64")
+    pedal_gate = s.obj(ox + 300, ly + 225, "spigot")
+    s.connect(forward, 0, pedal_gate, 1)
+    s.connect(pedal_in, 0, pedal_gate)
+    pedal_down = s.obj(ox + 300, ly + 250, ">= 64")
+    s.connect(pedal_gate, 0, pedal_down)
+    s.connect(pedal_down, 0, send_hold)
+    # Defaults on load: velocity 100, 800 ms, voice volume 0.7, and A2 played once.
+    defaults = s.obj(ox + 550, ly, "r \\$0-defaults")
+    fan = s.obj(ox + 550, ly + 25, "t b b b b")
+    s.connect(defaults, 0, fan)
+    for outlet, (value, target) in enumerate(((45, None), (800, f"{length_name}-in"),
+                                              (100, f"{velocity_name}-in"))):
+        message = s.msg(ox + 550 + outlet * 60, ly + 50, str(value))
+        s.connect(fan, outlet, message)
+        if target is None:
+            s.connect(message, 0, played)
+        else:
+            s.connect(message, 0, s.obj(ox + 550 + outlet * 60, ly + 75, f"s {target}"))
+    volume = s.msg(ox + 750, ly + 50, "0.7")
+    s.connect(fan, 3, volume)
+    send_volume = osc_send(s, ox + 750, ly + 75, "/voice/volume")
+    s.connect(volume, 0, send_volume)
+    return s
+
+
 def assemble(title: str, what: str, sections: list[Section], structs: list[str],
              size: tuple[int, int] = (900, 700), mrpeach: bool = False) -> str:
     """One patch file: the header's sender plus the sections, numbered in file order."""
@@ -353,6 +444,9 @@ def write_all() -> None:
                             "synth scan it.", [trajectory(20, 300)], []),
         "4-granulator.pd": ("4. granulator", "The granulator's controls and a panic button.",
                             [granulator(20, 300)], []),
+        "5-voice.pd": ("5. voice", "Play the autoregressive voice without a MIDI device "
+                       "(/note), or forward a MIDI keyboard from Pd.",
+                       [voice_keys(20, 300)], []),
         "6-main.pd": ("6. main (stage)", "Everything on one screen: latent sliders, "
                       "XY pad, trajectory and granulator.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),

@@ -6,7 +6,9 @@ The granulator is muted (/volume 0), so whatever the keyboard client hears is th
 from __future__ import annotations
 
 import os
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from synth.cli import DEFAULT_MODEL
-from tests.jack_harness import JackServer, SynthProcess, free_udp_port, tools_missing
+from tests.jack_harness import REPO, JackServer, SynthProcess, free_udp_port, tools_missing
 
 jack = pytest.importorskip("jack")
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard  # noqa: E402
@@ -138,4 +140,26 @@ def test_killed_voice_worker_restarts_without_stuck_notes(playing) -> None:
     time.sleep(1.0)
     assert keyboard.level_db(seconds(keyboard, on) + 0.1, seconds(keyboard, on) + 0.7) \
         > AUDIBLE_DB
+    assert synth.interrupt() == 0
+
+
+@pytest.mark.skipif(shutil.which("pd") is None, reason="Pure Data is not installed")
+def test_voice_patch_plays_a_note_on_load(playing, tmp_path: Path) -> None:
+    _, synth, keyboard, _ = playing
+    port = int(next(line for line in synth.lines if "OSC on" in line)
+               .split("OSC on ")[1].split()[0].split(":")[1])
+    patch = tmp_path / "5-voice.pd"
+    patch.write_text((REPO / "puredata" / "5-voice.pd").read_text()
+                     .replace("connect 127.0.0.1 9000", f"connect 127.0.0.1 {port}"))
+    start = keyboard.frame
+    subprocess.run(["timeout", "2.5", "pd", "-nogui", "-noaudio", "-nomidi", "-open",
+                    str(patch)], capture_output=True)
+    time.sleep(0.5)
+    t0 = seconds(keyboard, start)
+    sound = keyboard.first_sound_after(start, -80.0, int(2.0 * keyboard.rate))
+    assert sound is not None, "the patch's default note never sounded"
+    t_sound = t0 + sound / keyboard.rate
+    # 800 ms long, then the 0.5 s countdown: silent again well before 2 s later.
+    assert keyboard.level_db(t_sound + 0.1, t_sound + 0.6) > AUDIBLE_DB
+    assert keyboard.level_db(t_sound + 1.8, t_sound + 2.4) < SILENT_DB
     assert synth.interrupt() == 0
