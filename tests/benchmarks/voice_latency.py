@@ -27,7 +27,7 @@ from synth.cli import DEFAULT_MODEL, DEFAULT_VOICE
 from tests.jack_harness import JackServer, SynthProcess, ask_state, free_udp_port
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard
 
-CHORDS = {1: [[45], [41], [48], [43]], 4: [[41, 45, 48, 53], [43, 46, 50, 55]]}
+CHORDS = {1: [[45], [41], [48], [43]], 4: [[41, 43, 45, 48], [41, 45, 46, 48]]}  # trained notes
 HOLD_SECONDS = 0.6
 RELEASE_SECONDS = 0.9  # the counter cap (0.5 s) and some room
 
