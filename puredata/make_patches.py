@@ -448,13 +448,14 @@ def write_all() -> None:
                        "(/note), or forward a MIDI keyboard from Pd.",
                        [voice_keys(20, 300)], []),
         "6-main.pd": ("6. main (stage)", "Everything on one screen: latent sliders, "
-                      "XY pad, trajectory and granulator.",
+                      "XY pad, trajectory, granulator and the voice.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
-                       trajectory(700, 300), granulator(1060, 300)],
+                       trajectory(700, 300), granulator(1060, 300),
+                       voice_keys(700, 660)],
                       ["dn-xy-main float x float y float px float py"]),
     }
     for name, (title, what, sections, structs) in patches.items():
-        size = (1500, 900) if name.startswith("6") else (760, 900)
+        size = (1500, 980) if name.startswith("6") else (760, 900)
         text = assemble(title, what, sections, structs, size, mrpeach="mrpeach" in name)
         (HERE / name).write_text(text)
 

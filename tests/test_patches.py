@@ -127,7 +127,7 @@ EXPECTED_ON_LOAD = {
     "5-voice.pd": {"/note", "/voice/volume"},
     "6-main.pd": {"/latent", "/xy", "/trajectory/xy", "/trajectory/grains", "/scan/speed",
                   "/grain/pos", "/grain/pitch", "/grain/dur", "/grain/density",
-                  "/grain/jitter", "/volume"},
+                  "/grain/jitter", "/volume", "/note", "/voice/volume"},
 }
 
 
