@@ -26,6 +26,8 @@ class JackKeyboard:
         self.ears = self.client.inports.register("ears")
         self.capture = np.zeros(int(capture_seconds * self.rate), np.float32)
         self.frame = 0  # frames processed so far (the clock every time here is in)
+        self.peak = 0.0  # over everything heard, captured or not
+        self.nonfinite = 0
         self._pending: collections.deque[tuple[int, bytes]] = collections.deque()
         self._lock = threading.Lock()
         self._closed = False
@@ -38,9 +40,14 @@ class JackKeyboard:
         while self._pending and self._pending[0][0] < start + frames:
             when, data = self._pending.popleft()
             self.keys.write_midi_event(max(0, when - start), data)
+        heard = self.ears.get_array()
+        finite = np.isfinite(heard)
+        if not finite.all():
+            self.nonfinite += int(np.sum(~finite))
+        self.peak = max(self.peak, float(np.max(np.abs(heard[finite]), initial=0.0)))
         end = min(start + frames, len(self.capture))
         if end > start:
-            self.capture[start:end] = self.ears.get_array()[: end - start]
+            self.capture[start:end] = heard[: end - start]
         self.frame = start + frames
 
     def listen_to(self, port: str) -> None:

@@ -1,0 +1,146 @@
+"""Soak: the synth under JACK for a long scripted performance, grains and voice together.
+
+In one run: an idle stretch (the xrun baseline), then a performance that moves /latent
+every half second, draws a trajectory every 5 s, changes the granulator every 2 s and plays
+4-note MIDI chords over JACK MIDI (held 1.5 s, every 3 s). Reports resident memory of the
+synth and its workers at the start and end of the performance, app-caused xruns per minute
+idle and performing, voice underruns, and what JACK played (peak, non-finite samples),
+monitored block by block for the whole run.
+
+    python -m tests.benchmarks.soak --minutes 30 --out soak.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+from pythonosc.udp_client import SimpleUDPClient
+
+from synth.cli import DEFAULT_MODEL, DEFAULT_VOICE
+from tests.jack_harness import CEILING, JackServer, SynthProcess, ask_state, free_udp_port
+from tests.jack_keyboard import KEYS_PORT, JackKeyboard
+
+CHORDS = ([41, 45, 48, 43], [43, 46, 48, 41], [41, 43, 46, 48])  # trained notes
+
+
+def resident_kib(pid: int) -> int:
+    """VmRSS of a process and all its descendants."""
+    total, family = 0, {pid}
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
+                          if ":" in line)
+        except OSError:
+            continue
+        if int(fields["PPid"]) in family or int(fields["Pid"]) in family:
+            family.add(int(fields["Pid"]))
+    for member in family:
+        try:
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
+
+
+def perform(osc: SimpleUDPClient, keyboard: JackKeyboard, seconds: float,
+            rng: random.Random) -> int:
+    """The scripted performance; returns the number of chords played."""
+    start = time.monotonic()
+    chords, tick = 0, 0
+    while time.monotonic() - start < seconds:
+        osc.send_message("/latent", [rng.random() for _ in range(16)])
+        if tick % 4 == 0:
+            osc.send_message("/grain/pitch", rng.uniform(0.5, 2.0))
+            osc.send_message("/grain/density", rng.uniform(10, 120))
+            osc.send_message("/grain/dur", rng.uniform(0.02, 0.2))
+        if tick % 6 == 0:
+            notes = CHORDS[chords % len(CHORDS)]
+            keyboard.chord(notes, rng.randrange(60, 127))
+            keyboard.release(notes, delay_seconds=1.5)
+            chords += 1
+        if tick % 10 == 0:
+            points = [rng.random() for _ in range(2 * rng.randrange(2, 8))]
+            osc.send_message("/trajectory/xy", points)
+            osc.send_message("/scan/speed", rng.uniform(-1, 1))
+        tick += 1
+        time.sleep(0.5)
+    return chords
+
+
+def run(minutes: float, idle_seconds: float, model: Path, voice: Path, seed: int = 0) -> dict:
+    rng = random.Random(seed)
+    server = JackServer()
+    port = free_udp_port()
+    synth = SynthProcess(server, model, port, "--voice", str(voice), "--midi-api", "jack",
+                         "--midi-in", KEYS_PORT)
+    keyboard = JackKeyboard(server.name, capture_seconds=1.0)
+    try:
+        synth.wait_for("playing", 120)
+        synth.wait_for("connected", 30)
+        keyboard.listen_to("deepnote:output_1")
+        osc = SimpleUDPClient("127.0.0.1", port)
+        time.sleep(2.0)
+        before = server.xruns("deepnote")
+        time.sleep(idle_seconds)
+        idle_xruns = server.xruns("deepnote") - before
+        rss_start = resident_kib(synth.process.pid)
+        before = server.xruns("deepnote")
+        started = time.monotonic()
+        chords = perform(osc, keyboard, minutes * 60, rng)
+        performed = time.monotonic() - started
+        time.sleep(2.0)  # the last chord's release
+        rss_end = resident_kib(synth.process.pid)
+        busy_xruns = server.xruns("deepnote") - before
+        underruns = ask_state(port)["/state/voice/underruns"][0]
+        alive = synth.process.poll() is None
+        code = synth.interrupt()
+    finally:
+        keyboard.close()
+        synth.kill()
+        server.stop()
+    return {
+        "jack": "dummy, 48000 Hz, 256 frames",
+        "idle_seconds": idle_seconds, "performance_seconds": round(performed, 1),
+        "chords": chords,
+        "rss_kib_start": rss_start, "rss_kib_end": rss_end,
+        "rss_growth_percent": round(100 * (rss_end - rss_start) / rss_start, 2),
+        "idle_xruns": idle_xruns,
+        "idle_xruns_per_minute": round(60 * idle_xruns / idle_seconds, 2),
+        "performance_xruns": busy_xruns,
+        "performance_xruns_per_minute": round(60 * busy_xruns / performed, 2),
+        "voice_underruns": int(underruns),
+        "output_nonfinite_samples": keyboard.nonfinite,
+        "output_peak_dbfs": round(20 * math.log10(keyboard.peak + 1e-12), 2),
+        "peak_within_ceiling": keyboard.peak <= CEILING,
+        "alive_at_end": alive, "exit_code": code,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--idle-seconds", type=float, default=120.0)
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
+    parser.add_argument("--voice", type=Path, default=DEFAULT_VOICE)
+    parser.add_argument("--out", type=Path, default=Path("soak.json"))
+    args = parser.parse_args(argv)
+    if not args.voice.is_file():
+        print(f"soak: error: {args.voice}: no such voice model", file=sys.stderr)
+        return 2
+    result = run(args.minutes, args.idle_seconds, args.model, args.voice)
+    text = json.dumps(result, indent=1)
+    print(text)
+    args.out.write_text(text + "\n")
+    return 0 if result["alive_at_end"] and result["peak_within_ceiling"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

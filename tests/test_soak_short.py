@@ -1,0 +1,23 @@
+"""The CI-sized soak: 20 s of scripted performance with MIDI chords (the 30-minute run is in
+the README)."""
+
+import pytest
+
+from synth.cli import DEFAULT_MODEL
+from tests.jack_harness import tools_missing
+
+pytest.importorskip("jack")
+
+
+@pytest.mark.skipif(bool(tools_missing()), reason=f"missing {tools_missing()}")
+def test_short_soak_plays_grains_and_chords_within_the_ceiling(tiny_voice_model):
+    from tests.benchmarks.soak import run
+
+    result = run(minutes=20 / 60, idle_seconds=5.0, model=DEFAULT_MODEL,
+                 voice=tiny_voice_model)
+    assert result["chords"] >= 3
+    assert result["alive_at_end"] and result["exit_code"] == 0
+    assert result["output_nonfinite_samples"] == 0
+    assert result["peak_within_ceiling"], result["output_peak_dbfs"]
+    assert result["output_peak_dbfs"] > -60, "the performance was heard"
+    assert result["rss_kib_start"] > 0 and result["rss_kib_end"] > 0
