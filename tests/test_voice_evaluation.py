@@ -38,3 +38,17 @@ def test_note_condition_holds_the_counter_then_counts_down():
     assert np.all(np.diff(condition[100:150, 2]) < 0)
     assert np.all(condition[150:, 1:] == 0.0)
     assert np.all(condition[:, 0] == pytest.approx((43 - 60) / 12))
+
+
+def test_eval_command_reports_every_take_of_every_semitone(tiny_voice_model, tmp_path):
+    import json
+
+    from training.cli import eval_main
+
+    assert eval_main(["voice", str(tiny_voice_model), "--out", str(tmp_path), "--takes", "2",
+                      "--hold", "0.5"]) == 0
+    report = json.loads((tmp_path / "voice_report.json").read_text())
+    assert report["takes"] == 2
+    assert sorted(n["pitch"] for n in report["notes"]) == sorted(list(range(41, 46)) * 2)
+    assert report["trained"]["notes"] == 4 and report["between_trained"]["notes"] == 6
+    assert (tmp_path / "voice_report.png").stat().st_size > 10_000

@@ -154,6 +154,8 @@ def _eval_voice(argv: list[str]) -> int:
     parser.add_argument("model", type=Path, help="an exported voice (.pt)")
     parser.add_argument("--out", type=Path, help="report folder (default: beside the model)")
     parser.add_argument("--hold", type=float, default=1.0, help="seconds each key is held")
+    parser.add_argument("--takes", type=int, default=4,
+                        help="times each note is generated (default 4)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -161,7 +163,7 @@ def _eval_voice(argv: list[str]) -> int:
         from training.voice_evaluation import evaluate_voice
 
         out = args.out or args.model.with_name(args.model.stem + "-eval")
-        report = evaluate_voice(args.model, out, args.hold, args.seed)
+        report = evaluate_voice(args.model, out, args.hold, args.seed, args.takes)
         print(json.dumps({"trained": report["trained"],
                           "between_trained": report["between_trained"]}, indent=1))
         return 0

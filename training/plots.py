@@ -76,16 +76,16 @@ def _save(figure: plt.Figure, path: Path) -> None:
 
 
 def plot_pitch_report(notes: list[dict], path: Path) -> None:
-    """Cents error and voiced fraction per generated note (trained notes filled)."""
+    """Cents error and voiced fraction of every generated take (trained notes in blue)."""
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
     pitches = [n["pitch"] for n in notes]
     colours = ["C0" if n["trained"] else "C1" for n in notes]
-    top.bar(pitches, [n["cents"] for n in notes], color=colours)
+    top.scatter(pitches, [n["cents"] for n in notes], color=colours, s=18)
     for limit in (-50, 50):
         top.axhline(limit, color="0.5", linestyle="--", linewidth=0.8)
     top.set_ylabel("f0 error (cents)")
     top.set_title("generated notes: trained (blue) and between trained notes (orange)")
-    bottom.bar(pitches, [n["voiced_fraction"] for n in notes], color=colours)
+    bottom.scatter(pitches, [n["voiced_fraction"] for n in notes], color=colours, s=18)
     bottom.set_ylabel("voiced fraction")
     bottom.set_xlabel("MIDI note")
     bottom.set_ylim(0, 1)

@@ -56,19 +56,21 @@ def measure_note(audio: np.ndarray, pitch: int, rate: int, hold: int,
 
 
 def evaluate_voice(model_path: Path, out_dir: Path, hold_seconds: float = 1.0,
-                   seed: int = 0) -> dict[str, Any]:
+                   seed: int = 0, takes: int = 4) -> dict[str, Any]:
     metadata = read_metadata(model_path)
     validate_metadata(metadata, source=str(model_path), expected_kind=KIND_VOICE)
     rate, cap = metadata["sample_rate"], metadata["counter_cap"]
     trained = sorted(metadata["trained_notes"])
-    pitches = list(range(trained[0], trained[-1] + 1))
+    # Each note several times (independent voices of one batch): one take of a sampled
+    # voice says little about a note.
+    pitches = [p for p in range(trained[0], trained[-1] + 1) for _ in range(takes)]
     bank = FastVoiceBank(load_torchscript(model_path), voices=len(pitches), seed=seed)
     hold, tail = int(hold_seconds * rate), rate // 2
     condition = np.stack([note_condition(p, 0.8, hold, cap, tail) for p in pitches])
     audio = bank.generate(condition)
     notes = [{**measure_note(audio[i], p, rate, hold, hold + cap), "trained": p in trained}
              for i, p in enumerate(pitches)]
-    report = {"model": str(model_path), "hold_seconds": hold_seconds,
+    report = {"model": str(model_path), "hold_seconds": hold_seconds, "takes": takes,
               "release_seconds": cap / rate, "notes": notes,
               "trained": _summary([n for n in notes if n["trained"]]),
               "between_trained": _summary([n for n in notes if not n["trained"]])}
