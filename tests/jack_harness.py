@@ -71,11 +71,16 @@ class JackServer:
 
 
 class SynthProcess:
-    """``deepnote-synth --audio jack`` with its stderr collected line by line."""
+    """``deepnote-synth --audio jack`` with its stderr collected line by line.
+
+    Without ``--voice`` among the extra arguments it runs with ``--no-voice``: the grain
+    tests stay about grains; the voice tests name the voice they play."""
 
     def __init__(self, jack: JackServer, model: Path, port: int, *extra: str) -> None:
         self.jack = jack
         self.lines: list[str] = []
+        if "--voice" not in extra:
+            extra = (*extra, "--no-voice")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "synth", "--model", str(model), "--audio", "jack",
              "--osc-port", str(port), "--jack-name", "deepnote", *extra],

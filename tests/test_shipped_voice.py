@@ -1,0 +1,57 @@
+"""The shipped voice (models/voice.pt): what its card promises, checked on the file itself."""
+
+from pathlib import Path
+
+import librosa
+import mido
+import numpy as np
+import pytest
+import soundfile
+
+from synth.cli import DEFAULT_VOICE
+from synth.model_file import KIND_VOICE, read_metadata, validate_metadata
+from synth.voice_render import render_midi
+
+pytestmark = pytest.mark.skipif(not DEFAULT_VOICE.is_file(), reason="no shipped voice yet")
+
+HOLD_SECONDS = 1.2
+
+
+def median_f0(audio: np.ndarray, rate: int, start: float, note: int) -> float:
+    part = audio[int((start + 0.2) * rate):int((start + HOLD_SECONDS) * rate)]
+    f0, voiced, _ = librosa.pyin(part, fmin=librosa.midi_to_hz(note - 12),
+                                 fmax=librosa.midi_to_hz(note + 12), sr=rate,
+                                 frame_length=2048, resolution=0.01)
+    assert np.mean(voiced) > 0.5, f"note {note} is mostly unvoiced"
+    return float(np.nanmedian(f0))
+
+
+def test_shipped_voice_metadata() -> None:
+    metadata = read_metadata(DEFAULT_VOICE)
+    validate_metadata(metadata, source=str(DEFAULT_VOICE), expected_kind=KIND_VOICE)
+    assert metadata["sample_rate"] == 16000 and metadata["voices"] >= 4
+    assert metadata["trained_notes"] == [41, 43, 45, 46, 48]
+
+
+def octave_ratio(voice: Path, low: int, tmp_path: Path) -> float:
+    midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
+    track = mido.MidiTrack()
+    midi.tracks.append(track)
+    hold = int(HOLD_SECONDS * 960)
+    for note, wait in ((low, 0), (low + 12, 960)):
+        track.append(mido.Message("note_on", note=note, velocity=100, time=wait))
+        track.append(mido.Message("note_off", note=note, time=hold))
+    midi.save(str(tmp_path / "octave.mid"))
+    render_midi(voice, tmp_path / "octave.mid", tmp_path / "octave.wav", seed=3)
+    audio, rate = soundfile.read(tmp_path / "octave.wav", dtype="float32")
+    first = median_f0(audio, rate, 0.0, low)
+    second = median_f0(audio, rate, HOLD_SECONDS + 1.0, low + 12)
+    return second / first
+
+
+@pytest.mark.parametrize("low", [41, 36])
+def test_two_notes_an_octave_apart_sound_an_octave_apart(low: int, tmp_path: Path) -> None:
+    # 41 -> 53: a trained note, then one above the range (resampled from 48);
+    # 36 -> 48: one below the range (resampled from 41), then a trained note.
+    ratio = octave_ratio(DEFAULT_VOICE, low, tmp_path)
+    assert abs(1200 * np.log2(ratio / 2.0)) < 50, f"ratio {ratio:.3f}"
