@@ -22,6 +22,7 @@ from synth.voice_notes import NoteEvent, apply_event
 from synth.voice_ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, WORKER_PID, VoiceRing
 
 if TYPE_CHECKING:
+    from synth.midi_input import MidiInput
     from synth.voice_mixer import VoiceMixer
 
 log = logging.getLogger("deepnote.voice")
@@ -86,7 +87,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
         ring.close()
 
 
-def _serve(player: _Player, commands: mp.Queue, midi: object | None) -> None:
+def _serve(player: _Player, commands: mp.Queue, midi: MidiInput | None) -> None:
     next_parent_check = 0.0
     while True:
         events, stop = _drain(commands)
