@@ -91,5 +91,7 @@ def _summary(notes: list[dict[str, Any]]) -> dict[str, Any]:
         "within_50_cents": float(np.mean(within)),
         "median_abs_cents": float(np.nanmedian(cents)) if np.any(np.isfinite(cents)) else None,
         "median_voiced_fraction": float(np.median([n["voiced_fraction"] for n in notes])),
+        # A take that never really starts (the model stays near silence) is a dead note.
+        "mostly_unvoiced_takes": float(np.mean([n["voiced_fraction"] < 0.5 for n in notes])),
         "median_end_error_seconds": float(np.median([n["end_error_seconds"] for n in notes])),
     }
