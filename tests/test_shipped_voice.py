@@ -18,12 +18,12 @@ HOLD_SECONDS = 1.2
 
 
 def median_f0(audio: np.ndarray, rate: int, start: float, note: int) -> float:
+    """Median f0 over the held part; NaN when the take is mostly unvoiced (a dead note)."""
     part = audio[int((start + 0.2) * rate):int((start + HOLD_SECONDS) * rate)]
     f0, voiced, _ = librosa.pyin(part, fmin=librosa.midi_to_hz(note - 12),
                                  fmax=librosa.midi_to_hz(note + 12), sr=rate,
                                  frame_length=2048, resolution=0.01)
-    assert np.mean(voiced) > 0.5, f"note {note} is mostly unvoiced"
-    return float(np.nanmedian(f0))
+    return float(np.nanmedian(f0)) if np.mean(voiced) > 0.5 else float("nan")
 
 
 def test_shipped_voice_metadata() -> None:
@@ -33,7 +33,7 @@ def test_shipped_voice_metadata() -> None:
     assert metadata["trained_notes"] == [41, 43, 45, 46, 48]
 
 
-def octave_ratio(voice: Path, low: int, tmp_path: Path) -> float:
+def octave_ratio(voice: Path, low: int, tmp_path: Path, seed: int) -> float:
     midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
     track = mido.MidiTrack()
     midi.tracks.append(track)
@@ -42,7 +42,7 @@ def octave_ratio(voice: Path, low: int, tmp_path: Path) -> float:
         track.append(mido.Message("note_on", note=note, velocity=100, time=wait))
         track.append(mido.Message("note_off", note=note, time=hold))
     midi.save(str(tmp_path / "octave.mid"))
-    render_midi(voice, tmp_path / "octave.mid", tmp_path / "octave.wav", seed=3)
+    render_midi(voice, tmp_path / "octave.mid", tmp_path / "octave.wav", seed=seed)
     audio, rate = soundfile.read(tmp_path / "octave.wav", dtype="float32")
     first = median_f0(audio, rate, 0.0, low)
     second = median_f0(audio, rate, HOLD_SECONDS + 1.0, low + 12)
@@ -53,5 +53,10 @@ def octave_ratio(voice: Path, low: int, tmp_path: Path) -> float:
 def test_two_notes_an_octave_apart_sound_an_octave_apart(low: int, tmp_path: Path) -> None:
     # 41 -> 53: a trained note, then one above the range (resampled from 48);
     # 36 -> 48: one below the range (resampled from 41), then a trained note.
-    ratio = octave_ratio(DEFAULT_VOICE, low, tmp_path)
-    assert abs(1200 * np.log2(ratio / 2.0)) < 50, f"ratio {ratio:.3f}"
+    # The card reports about 1 take in 10 that never starts (stays near silence); three
+    # renders, and every pair where both notes sound must be an octave apart.
+    ratios = [octave_ratio(DEFAULT_VOICE, low, tmp_path, seed) for seed in (3, 4, 5)]
+    sounding = [ratio for ratio in ratios if np.isfinite(ratio)]
+    assert len(sounding) >= 2, f"dead notes in most renders: {ratios}"
+    for ratio in sounding:
+        assert abs(1200 * np.log2(ratio / 2.0)) < 50, f"ratios {ratios}"
