@@ -96,7 +96,7 @@ def test_midi_file_renders_through_the_voice(tiny_voice_model, tmp_path):
 
 def test_midi_render_usage_errors(tiny_voice_model, tmp_path):
     for arguments, reason in [
-        (["--midi-file", str(tmp_path / "x.mid")], "add --voice"),
+        (["--midi-file", str(tmp_path / "x.mid"), "--no-voice"], "--no-voice cannot be combined"),
         (["--midi-file", str(tmp_path / "x.mid"), "--voice", str(tiny_voice_model)],
          "no such MIDI file"),
     ]:
