@@ -17,7 +17,7 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from synth.grain_tables import normalise_level, overlap_add, safe_table
-from synth.processes import parent_is_gone
+from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
 
 log = logging.getLogger("deepnote.worker")
 
@@ -35,16 +35,6 @@ class DecodedTable:
     request_id: int
     slot: int
     length: int
-
-
-@dataclass(frozen=True)
-class WorkerFailed:
-    reason: str
-
-
-@dataclass(frozen=True)
-class WorkerReady:
-    pid: int
 
 
 def worker_main(

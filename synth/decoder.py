@@ -11,15 +11,8 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from synth.decode_worker import (
-    SLOTS,
-    DecodedTable,
-    DecodeRequest,
-    WorkerFailed,
-    WorkerReady,
-    worker_main,
-)
-from synth.model_file import ModelFileError
+from synth.decode_worker import SLOTS, DecodedTable, DecodeRequest, worker_main
+from synth.processes import WorkerFailed, wait_for_worker
 
 log = logging.getLogger("deepnote.decoder")
 
@@ -63,20 +56,8 @@ class GrainDecoder:
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Block until the worker has loaded the model; ModelFileError if it could not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                message = self._results.get(timeout=0.1)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    raise ModelFileError(
-                        f"{self._model_path}: the decoding worker died while loading it") from None
-                continue
-            if isinstance(message, WorkerFailed):
-                raise ModelFileError(message.reason)
-            if isinstance(message, WorkerReady):
-                return
-        raise ModelFileError(f"{self._model_path}: the decoding worker did not start in time")
+        wait_for_worker(self._process, self._results,
+                        f"{self._model_path}: the decoding worker", timeout)
 
     def submit(self, latents: np.ndarray) -> int:
         """Ask for a table decoded from ``latents`` [grains, latent_dim]; returns its id."""

@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
-import queue
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from synth.controls import DEFAULT_VOICE_VOLUME
 from synth.engine import SMOOTHING_SECONDS, pyo
-from synth.model_file import ModelFileError
+from synth.processes import wait_for_worker
 from synth.voice_notes import NoteEvent
 from synth.voice_ring import LATE_SAMPLES, UNDERRUNS, VoiceRing, ring_size
-from synth.voice_worker import VoiceFailed, VoiceReady, VoiceWorkerSettings, voice_worker_main
+from synth.voice_worker import VoiceWorkerSettings, voice_worker_main
 
 log = logging.getLogger("deepnote.voice")
 
@@ -82,21 +81,8 @@ class VoicePlayer:
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Block until the worker has loaded the voice; ModelFileError if it could not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                message = self._results.get(timeout=0.1)
-            except queue.Empty:
-                if not self._process.is_alive():
-                    raise ModelFileError(f"{self._settings.model_path}: the voice worker "
-                                         "died while loading it") from None
-                continue
-            if isinstance(message, VoiceFailed):
-                raise ModelFileError(message.reason)
-            if isinstance(message, VoiceReady):
-                return
-        raise ModelFileError(f"{self._settings.model_path}: the voice worker did not start "
-                             "in time")
+        wait_for_worker(self._process, self._results,
+                        f"{self._settings.model_path}: the voice worker", timeout)
 
     def send(self, event: NoteEvent) -> None:
         self._commands.put(event)

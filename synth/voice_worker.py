@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from synth.processes import parent_is_gone
+from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
 from synth.voice_notes import NoteEvent, apply_event
 from synth.voice_ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, WORKER_PID, VoiceRing
 
@@ -45,16 +45,6 @@ class VoiceWorkerSettings:
     log_level: int = logging.INFO
 
 
-@dataclass(frozen=True)
-class VoiceReady:
-    pid: int
-
-
-@dataclass(frozen=True)
-class VoiceFailed:
-    reason: str
-
-
 def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
                       results: mp.Queue) -> None:
     """Entry point of the worker process; returns when told to stop or orphaned."""
@@ -73,12 +63,12 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
         midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
                 if settings.midi_in else None)
     except (ModelFileError, MidiError) as error:
-        results.put(VoiceFailed(str(error)))
+        results.put(WorkerFailed(str(error)))
         return
     ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
     ring.clock[WORKER_PID] = mp.current_process().pid or 0
     player = _Player(mixer, ring, metadata["sample_rate"], settings.lead_samples)
-    results.put(VoiceReady(mp.current_process().pid or 0))
+    results.put(WorkerReady(mp.current_process().pid or 0))
     try:
         _serve(player, commands, midi)
     finally:
