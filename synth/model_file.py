@@ -40,6 +40,8 @@ GRAIN_KEYS = (
 
 VOICE_KEYS = ("voices", "frame_size", "levels", "quantization", "counter_cap",
               "trained_notes")
+# A voice file without "architecture" predates the WaveNet voice: it is a SampleRNN.
+VOICE_ARCHITECTURES = ("samplernn", "wavenet")
 
 # Methods a grains model must offer to the synth (grain domain) and to nn~ ([B, C, T]).
 GRAIN_METHODS = ("decode_grains", "encode_grains", "encode", "decode", "forward")
@@ -106,6 +108,17 @@ def validate_metadata(
         raise ModelFileError(f"{source}: metadata lacks {', '.join(missing)}")
     if kind == KIND_GRAINS:
         _validate_grain_metadata(metadata, source)
+    else:
+        voice_architecture(metadata, source)
+
+
+def voice_architecture(metadata: dict[str, Any], source: str = "model") -> str:
+    """The network a voice file holds ("samplernn" or "wavenet")."""
+    architecture = metadata.get("architecture", "samplernn")
+    if architecture not in VOICE_ARCHITECTURES:
+        raise ModelFileError(f"{source}: unknown voice architecture {architecture!r} "
+                             f"(this deepnote plays {', '.join(VOICE_ARCHITECTURES)})")
+    return architecture
 
 
 def _validate_grain_metadata(metadata: dict[str, Any], source: str) -> None:

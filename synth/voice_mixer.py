@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from synth.fast_voice import FastVoiceBank
+from synth.voice_banks import VoiceBank, open_voice_bank
 from synth.voice_notes import VoiceAllocator
 
 
@@ -24,8 +24,9 @@ class VoiceMixer:
         notes = metadata["trained_notes"]
         voices = metadata["voices"]
         self._scripted = scripted
+        self._metadata = metadata
         self._seed = seed
-        self.bank = FastVoiceBank(scripted, voices, seed=seed)
+        self.bank = open_voice_bank(scripted, metadata, voices, seed=seed)
         self.allocator = VoiceAllocator(voices, metadata["counter_cap"],
                                         metadata["frame_size"], (min(notes), max(notes)))
         self._transposed: dict[int, Resampled] = {}
@@ -42,7 +43,8 @@ class VoiceMixer:
             rate = self.allocator.slots[voice].rate
             if rate != 1.0:
                 self._transposed[voice] = Resampled(
-                    FastVoiceBank(self._scripted, 1, seed=self._seed + 1 + voice), rate)
+                    open_voice_bank(self._scripted, self._metadata, 1,
+                                    seed=self._seed + 1 + voice), rate)
         # The velocity column is the note's velocity while it sounds and 0 otherwise: each
         # voice's gain and its gate at once.
         gains = condition[:, :, 1].copy()
@@ -60,7 +62,7 @@ class VoiceMixer:
 class Resampled:
     """One voice generated at the model's note and read at ``rate`` times its speed."""
 
-    def __init__(self, bank: FastVoiceBank, rate: float) -> None:
+    def __init__(self, bank: VoiceBank, rate: float) -> None:
         self.bank = bank
         self.rate = rate
         self._samples = np.zeros(0, np.float32)

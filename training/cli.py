@@ -26,7 +26,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
     _add_grain_arguments(grains)
-    voice = models.add_parser("voice", help="train the SampleRNN voice on WAV + MIDI pairs")
+    voice = models.add_parser(
+        "voice", help="train the voice (SampleRNN or WaveNet) on WAV + MIDI pairs")
     _add_voice_arguments(voice)
     voice_data = models.add_parser(
         "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
@@ -60,6 +61,7 @@ def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size:
 
 def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     from training.quantize import QUANTIZATIONS
+    from training.voice_networks import ARCHITECTURES
 
     _add_loop_arguments(parser, steps=20000, batch_size=16, learning_rate=1e-3,
                         eval_every=1000)
@@ -67,9 +69,17 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--counter-cap", type=int, default=8000,
                         help="cap of the samples-until-end counter (the release length a "
                              "live note-off gives)")
+    parser.add_argument("--arch", choices=ARCHITECTURES, default="samplernn",
+                        help="network: SampleRNN (default) or WaveNet")
     parser.add_argument("--dim", type=int, default=96,
-                        help="GRU and MLP width (96 generates 4 voices in real time on one "
-                             "core; see tests/benchmarks/voice_speed.py)")
+                        help="SampleRNN GRU and MLP width (96 generates 4 voices in real time "
+                             "on one core; see tests/benchmarks/voice_speed.py)")
+    parser.add_argument("--channels", type=int, default=32, help="WaveNet residual channels")
+    parser.add_argument("--skip-channels", type=int, default=64,
+                        help="WaveNet skip and output channels")
+    parser.add_argument("--stacks", type=int, default=2, help="WaveNet dilation stacks")
+    parser.add_argument("--layers-per-stack", type=int, default=8,
+                        help="WaveNet layers per stack (dilations 1, 2, 4, ...)")
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="mu-law")
     parser.add_argument("--window", type=int, default=1024,
                         help="target samples per training window (multiple of 16)")
@@ -81,7 +91,8 @@ def _train_voice(args: argparse.Namespace, command: str) -> int:
     from training.voice_run import prepare_voice_run
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "dim",
-                           "window", "window_hop", "counter_cap", "sample_rate"))
+                           "window", "window_hop", "counter_cap", "sample_rate", "channels",
+                           "skip_channels", "stacks", "layers_per_stack"))
     if args.window % 16:
         raise UsageError("--window must be a multiple of 16")
     return _run_training(args, lambda group: prepare_voice_run(args, command, group),

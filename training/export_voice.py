@@ -16,6 +16,12 @@ from training.note_dataset import build_voice_dataset
 from training.quantize import dequantize, quantize
 from training.run_folder import read_run_config
 from training.samplernn import CONDITION_FEATURES, SampleRNN
+from training.voice_networks import (
+    VoiceModelConfig,
+    architecture_of,
+    build_voice_network,
+    scripted_bank,
+)
 
 
 def _cell(rnn: nn.GRU) -> nn.GRUCell:
@@ -122,9 +128,8 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
-    model = SampleRNN(dim=model_config["dim"], levels=model_config["levels"],
-                      embedding_dim=model_config["embedding_dim"],
-                      quantization=model_config["quantization"])
+    model = build_voice_network(VoiceModelConfig(
+        **{**model_config, "held_out_notes": tuple(model_config["held_out_notes"])}))
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as error:
@@ -135,9 +140,10 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
     metadata = {
         "format_version": FORMAT_VERSION,
         "kind": KIND_VOICE,
+        "architecture": architecture_of(model),
         "sample_rate": config["sample_rate"],
         "voices": voices,
-        "frame_size": model.top_frame,
+        "frame_size": context_frame(model),
         "levels": model.levels,
         "quantization": model.quantization,
         "counter_cap": config["counter_cap"],
@@ -151,9 +157,14 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
         "code_version": code_version(),
     }
     validate_metadata(metadata, source="export")
-    write_model_file(ScriptedVoice(model.eval(), voices), metadata, out,
+    write_model_file(scripted_bank(model, voices), metadata, out,
                      check=check_voice_contract, same_output=_same_generation)
     return metadata
+
+
+def context_frame(model: nn.Module) -> int:
+    """The sample grid a note starts on: SampleRNN's top frame, any sample for WaveNet."""
+    return model.top_frame if isinstance(model, SampleRNN) else 1
 
 
 def check_voice_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, Any]) -> None:

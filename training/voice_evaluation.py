@@ -16,9 +16,9 @@ from typing import Any
 import librosa
 import numpy as np
 
-from synth.fast_voice import FastVoiceBank
 from synth.model_file import KIND_VOICE, read_metadata, validate_metadata
 from synth.torchscript import load_torchscript
+from synth.voice_banks import open_voice_bank
 from training.checkpoint import atomic_write_bytes
 from training.note_dataset import amplitude_envelope, sounding_end
 from training.plots import plot_pitch_report
@@ -64,7 +64,8 @@ def evaluate_voice(model_path: Path, out_dir: Path, hold_seconds: float = 1.0,
     # Each note several times (independent voices of one batch): one take of a sampled
     # voice says little about a note.
     pitches = [p for p in range(trained[0], trained[-1] + 1) for _ in range(takes)]
-    bank = FastVoiceBank(load_torchscript(model_path), voices=len(pitches), seed=seed)
+    bank = open_voice_bank(load_torchscript(model_path), metadata, voices=len(pitches),
+                           seed=seed)
     hold, tail = int(hold_seconds * rate), rate // 2
     condition = np.stack([note_condition(p, 0.8, hold, cap, tail) for p in pitches])
     audio = bank.generate(condition)

@@ -12,7 +12,8 @@ from training.loop import LoopSettings
 from training.note_dataset import build_voice_dataset
 from training.note_render import parse_notes
 from training.run_folder import open_run, write_run_config
-from training.voice_task import VoiceModelConfig, VoiceTask
+from training.voice_networks import VoiceModelConfig
+from training.voice_task import VoiceTask
 
 
 def prepare_voice_run(args: argparse.Namespace, command: str,
@@ -34,7 +35,10 @@ def prepare_voice_run(args: argparse.Namespace, command: str,
 
 def _new_config(args: argparse.Namespace, command: str) -> dict:
     held_out = parse_notes(args.hold_out) if args.hold_out else ()
-    model = VoiceModelConfig(dim=args.dim, quantization=args.quantization, window=args.window,
+    model = VoiceModelConfig(arch=args.arch, dim=args.dim, channels=args.channels,
+                             skip_channels=args.skip_channels, stacks=args.stacks,
+                             layers_per_stack=args.layers_per_stack,
+                             quantization=args.quantization, window=args.window,
                              window_hop=args.window_hop, held_out_notes=held_out)
     return {
         "kind": "voice",

@@ -17,27 +17,21 @@ from torch.nn import functional
 from training.note_dataset import NoteClip, VoiceDataset
 from training.plots import plot_loss_curve
 from training.quantize import quantize
-from training.samplernn import SampleRNN, condition_features
-from training.voice_generation import VoiceGenerator
+from training.samplernn import condition_features
+from training.voice_networks import (
+    VoiceModelConfig,
+    build_voice_network,
+    context_samples,
+    streaming_generator,
+)
 
 PREVIEW_SECONDS = 0.5
 
 
-@dataclass(frozen=True)
-class VoiceModelConfig:
-    dim: int = 96
-    levels: int = 256
-    quantization: str = "mu-law"
-    embedding_dim: int = 64
-    window: int = 1024  # target samples per training window (a multiple of 16)
-    window_hop: int = 512
-    held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
-
-
 @dataclass
 class WindowSet:
-    classes: torch.Tensor  # [N, 16 + window] long
-    condition: torch.Tensor  # [N, 16 + window, 3]
+    classes: torch.Tensor  # [N, context + window] long
+    condition: torch.Tensor  # [N, context + window, 3]
 
     def __len__(self) -> int:
         return len(self.classes)
@@ -72,7 +66,8 @@ class VoiceTask:
         self.test_clips = [c for c in dataset.clips if int(c.pitch.max()) in held_out]
         if not self.train_clips:
             raise ValueError("every note is held out: nothing left to train on")
-        context = 16
+        self.context = context_samples(self.build_model())
+        context = self.context
         self.train = cut_windows(self.train_clips, config, dataset.counter_cap, context)
         self.test = (cut_windows(self.test_clips, config, dataset.counter_cap, context)
                      if self.test_clips else None)
@@ -82,9 +77,7 @@ class VoiceTask:
         self.fingerprint = digest.hexdigest()[:16]
 
     def build_model(self) -> nn.Module:
-        return SampleRNN(dim=self.config.dim, levels=self.config.levels,
-                         embedding_dim=self.config.embedding_dim,
-                         quantization=self.config.quantization)
+        return build_voice_network(self.config)
 
     def batch(self, indices: torch.Tensor, device: torch.device) -> tuple:
         return (self.train.classes[indices].to(device), self.train.condition[indices].to(device))
@@ -93,14 +86,14 @@ class VoiceTask:
         classes, condition = batch
         logits = model(classes, condition)
         loss = functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                        classes[:, 16:].reshape(-1))
+                                        classes[:, self.context:].reshape(-1))
         return loss, {"bits_per_sample": loss.item() / math.log(2)}
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         windows = self.test if self.test is not None else self.train
         logits = model(windows.classes.to(device), windows.condition.to(device))
         loss = functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
-                                        windows.classes[:, 16:].reshape(-1).to(device))
+                                        windows.classes[:, self.context:].reshape(-1).to(device))
         scope = "held_out" if self.test is not None else "train"
         return {f"{scope}_bits_per_sample": loss.item() / math.log(2)}
 
@@ -117,7 +110,7 @@ class VoiceTask:
             torch.from_numpy(clip.remaining[start:start + length]), self.dataset.counter_cap)
         on_cpu = model if next(model.parameters()).device.type == "cpu" else \
             copy.deepcopy(model).cpu()
-        generator = VoiceGenerator(on_cpu, seed=step)
+        generator = streaming_generator(on_cpu, seed=step)
         audio = generator.audio(generator.generate(condition[None].float()))[0].numpy()
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)

@@ -1,0 +1,180 @@
+"""The conditioned WaveNet voice: causality, cached = naive inference, training, export, and
+the synth playing a WaveNet file through the same voice contract as a SampleRNN file."""
+
+import json
+import subprocess
+import sys
+
+import mido
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from synth.model_file import read_metadata
+from synth.torchscript import load_torchscript, torchscript_warnings_silenced
+from tests.jack_harness import REPO
+from training.checkpoint import load_checkpoint
+from training.cli import export_main, train_main
+from training.quantize import quantize
+from training.samplernn import condition_features
+from training.scripted_wavenet import ScriptedWaveNetVoice
+from training.wavenet import WaveNet
+from training.wavenet_generation import CachedWaveNetGenerator, NaiveWaveNetGenerator
+
+
+def _model(features: int = 3) -> WaveNet:
+    torch.manual_seed(0)
+    return WaveNet(channels=8, skip_channels=16, stacks=2, layers_per_stack=5,
+                   condition_features=features).eval()
+
+
+def _condition(batch: int, steps: int) -> torch.Tensor:
+    pitch = torch.full((batch, steps), 45.0)
+    remaining = torch.arange(steps, 0, -1).expand(batch, steps)
+    return condition_features(pitch, torch.full((batch, steps), 0.8), remaining, 8000)
+
+
+def test_receptive_field_and_causality():
+    model = _model()
+    assert model.dilations == [1, 2, 4, 8, 16] * 2 and model.receptive_field == 63
+    classes = torch.randint(0, 256, (1, 63 + 40))
+    condition = _condition(1, 63 + 40)
+    with torch.no_grad():
+        before = model(classes, condition)
+        changed = classes.clone()
+        changed[0, 63 + 20] = (changed[0, 63 + 20] + 100) % 256
+        after = model(changed, condition)
+    # Target 20 is predicted from samples before it: logits up to it are unchanged.
+    assert torch.equal(before[:, :21], after[:, :21])
+    assert not torch.allclose(before[:, 21], after[:, 21])
+
+
+def test_cached_inference_equals_naive_recompute_sample_for_sample():
+    model = _model()
+    condition = _condition(2, 300)
+    naive = NaiveWaveNetGenerator(model, batch=2, seed=7).generate(condition)
+    cached = CachedWaveNetGenerator(model, batch=2, seed=7).generate(condition)
+    assert naive.shape == (2, 300)
+    assert torch.equal(naive, cached)
+    assert len(torch.unique(cached)) > 10, "a real random walk, not a constant"
+
+
+def test_cached_inference_reproduces_the_training_forward_pass():
+    model = _model()
+    field = model.receptive_field
+    silence = int(quantize(torch.zeros(()), 256, "mu-law"))
+    classes = torch.cat([torch.full((1, field), silence), torch.randint(0, 256, (1, 50))], 1)
+    condition = torch.cat([torch.zeros(1, field, 3), _condition(1, 50)], dim=1)
+    with torch.no_grad():
+        reference = model(classes, condition)[0]
+    generator = CachedWaveNetGenerator(model)
+    for index in range(50):
+        logits = generator.step_logits(condition[:, field + index])
+        torch.testing.assert_close(logits[0], reference[index], atol=1e-5, rtol=1e-5)
+        generator.push(classes[:, field + index])
+
+
+def test_generating_2n_samples_equals_n_plus_n_with_carried_state():
+    model = _model()
+    condition = _condition(2, 128)
+    whole = CachedWaveNetGenerator(model, batch=2, seed=5).generate(condition)
+    halves = CachedWaveNetGenerator(model, batch=2, seed=5)
+    assert torch.equal(whole, torch.cat([halves.generate(condition[:, :64]),
+                                         halves.generate(condition[:, 64:])], dim=1))
+
+
+def test_fast_numpy_bank_computes_what_the_torch_model_computes():
+    from synth.fast_wavenet import FastWaveNetBank
+
+    model = _model()
+    with torchscript_warnings_silenced():
+        scripted = torch.jit.script(ScriptedWaveNetVoice(model, 3))
+    fast = FastWaveNetBank(scripted, 3)
+    reference = CachedWaveNetGenerator(model, batch=3)
+    condition = _condition(3, 80)
+    gates = fast.condition_gates(condition.numpy())
+    played = torch.randint(0, 256, (80, 3))
+    for index in range(80):
+        np.testing.assert_allclose(fast.step_logits(gates[index]),
+                                   reference.step_logits(condition[:, index]).numpy(),
+                                   atol=1e-4, rtol=1e-4)
+        fast.push(played[index].numpy())
+        reference.push(played[index])
+    fast.reset(1)  # a new note on voice 1 starts from silence again, the others go on
+    fresh = CachedWaveNetGenerator(model, batch=1)
+    np.testing.assert_allclose(fast.step_logits(gates[0])[1],
+                               fresh.step_logits(condition[1:2, 0]).numpy()[0],
+                               atol=1e-4, rtol=1e-4)
+
+
+def test_unconditioned_wavenet_trains_on_zero_features():
+    model = _model(features=0)
+    classes = torch.randint(0, 256, (2, model.receptive_field + 16))
+    logits = model(classes, torch.zeros(2, classes.shape[1], 0))
+    assert logits.shape == (2, 16, 256)
+    audio = CachedWaveNetGenerator(model, seed=1).generate(torch.zeros(1, 40, 0))
+    assert audio.shape == (1, 40)
+
+
+@pytest.mark.slow
+def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tmp_path):
+    data = tmp_path / "notes"
+    assert train_main(["voice-data", "--out", str(data), "--notes", "F2,G2,A2",
+                       "--durations", "0.8", "--file-seconds", "2", "--lead-silence",
+                       "0.5"]) == 0
+    run = tmp_path / "run"
+    assert train_main(["voice", "--arch", "wavenet", "--data", str(data), "--run-dir",
+                       str(run), "--steps", "16", "--batch-size", "4", "--eval-every", "8",
+                       "--checkpoint-every", "8", "--channels", "8", "--skip-channels", "16",
+                       "--layers-per-stack", "6", "--window", "256", "--hold-out", "G2",
+                       "--threads", "1"]) == 0
+    state = load_checkpoint(run / "checkpoint.pt")
+    assert [row["step"] for row in state["history"]["eval"]] == [8, 16]
+    assert state["history"]["eval"][-1]["held_out_bits_per_sample"] < 8.0
+    losses = [row["loss"] for row in state["history"]["train"]]
+    assert np.mean(losses[-4:]) < np.mean(losses[:4])
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["arch"] == "wavenet"
+    assert (run / "previews" / "step000016_p057_G2_v100_d0.8.wav").is_file()
+
+    out = tmp_path / "wavenet.pt"
+    assert export_main([str(run), "--out", str(out)]) == 0
+    metadata = read_metadata(out)
+    assert metadata["architecture"] == "wavenet" and metadata["frame_size"] == 1
+    assert metadata["trained_notes"] == [41, 43, 45]
+    voice = load_torchscript(out)
+    condition = torch.zeros(4, 40, 3)
+    torch.manual_seed(3)
+    whole = voice.generate(condition, 1.0)
+    voice.reset_all()
+    torch.manual_seed(3)
+    halves = torch.cat([voice.generate(condition[:, :20], 1.0),
+                        voice.generate(condition[:, 20:], 1.0)], dim=1)
+    assert torch.equal(whole, halves)
+
+    # The synth plays it with no option telling it the architecture.
+    midi = tmp_path / "song.mid"
+    song = mido.MidiFile()
+    song.tracks.append(mido.MidiTrack([mido.Message("note_on", note=43, velocity=100, time=0),
+                                       mido.Message("note_off", note=43, time=240)]))
+    song.save(str(midi))
+    render = tmp_path / "song.wav"
+    played = subprocess.run([sys.executable, "-m", "synth", "--audio", "offline", "--render",
+                             str(render), "--voice", str(out), "--midi-file", str(midi)],
+                            capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert played.returncode == 0, played.stderr
+    audio, _ = soundfile.read(render)
+    assert np.isfinite(audio).all() and np.abs(audio).max() > 0.0
+
+
+def test_a_voice_file_of_an_unknown_architecture_is_refused_with_the_reason():
+    from synth.model_file import ModelFileError, validate_metadata
+
+    metadata = {"format_version": "1.0", "kind": "voice", "sample_rate": 16000,
+                "training_data": {}, "training_command": "", "code_version": "x",
+                "voices": 4, "frame_size": 1, "levels": 256, "quantization": "mu-law",
+                "counter_cap": 8000, "trained_notes": [41]}
+    validate_metadata(metadata)  # no architecture: a SampleRNN file from before WaveNet
+    with pytest.raises(ModelFileError, match="unknown voice architecture 'transformer'"):
+        validate_metadata({**metadata, "architecture": "transformer"}, source="x.pt")

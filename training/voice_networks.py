@@ -1,0 +1,72 @@
+"""The two voice architectures behind one configuration: SampleRNN and WaveNet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from training.samplernn import CONDITION_FEATURES, SampleRNN
+from training.voice_generation import VoiceGenerator
+from training.wavenet import WaveNet
+from training.wavenet_generation import CachedWaveNetGenerator
+
+ARCHITECTURES = ("samplernn", "wavenet")
+
+
+@dataclass(frozen=True)
+class VoiceModelConfig:
+    arch: str = "samplernn"
+    dim: int = 96  # SampleRNN: GRU and MLP width
+    channels: int = 32  # WaveNet: residual channels
+    skip_channels: int = 64  # WaveNet: skip and output channels
+    stacks: int = 2  # WaveNet: dilation stacks 1, 2, ..., 2**(layers_per_stack - 1)
+    layers_per_stack: int = 8
+    levels: int = 256
+    quantization: str = "mu-law"
+    embedding_dim: int = 64
+    window: int = 1024  # target samples per training window (a multiple of 16)
+    window_hop: int = 512
+    held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
+    condition_features: int = CONDITION_FEATURES  # 0: an unconditioned WaveNet
+
+
+def build_voice_network(config: VoiceModelConfig) -> nn.Module:
+    if config.arch == "wavenet":
+        return WaveNet(channels=config.channels, skip_channels=config.skip_channels,
+                       stacks=config.stacks, layers_per_stack=config.layers_per_stack,
+                       levels=config.levels, condition_features=config.condition_features,
+                       quantization=config.quantization)
+    if config.arch != "samplernn":
+        raise ValueError(f"unknown voice architecture {config.arch!r} (use one of "
+                         f"{', '.join(ARCHITECTURES)})")
+    return SampleRNN(dim=config.dim, levels=config.levels,
+                     embedding_dim=config.embedding_dim, quantization=config.quantization)
+
+
+def context_samples(model: nn.Module) -> int:
+    """Samples of history a training window needs before its first target."""
+    return model.receptive_field if isinstance(model, WaveNet) else model.top_frame
+
+
+def streaming_generator(model: nn.Module, batch: int = 1, temperature: float = 1.0,
+                        seed: int = 0) -> VoiceGenerator | CachedWaveNetGenerator:
+    """The torch reference generator of either architecture (previews, tests)."""
+    if isinstance(model, WaveNet):
+        return CachedWaveNetGenerator(model, batch, temperature, seed)
+    return VoiceGenerator(model, batch, temperature, seed)
+
+
+def scripted_bank(model: nn.Module, voices: int) -> nn.Module:
+    """The scriptable streaming bank exported in a voice file."""
+    from training.export_voice import ScriptedVoice
+    from training.scripted_wavenet import ScriptedWaveNetVoice
+
+    if isinstance(model, WaveNet):
+        return ScriptedWaveNetVoice(model.eval(), voices)
+    return ScriptedVoice(model.eval(), voices)
+
+
+def architecture_of(model: nn.Module) -> str:
+    return "wavenet" if isinstance(model, WaveNet) else "samplernn"
+
