@@ -164,6 +164,15 @@ ADDRESSES: tuple[Address, ...] = (
             "sustain pedal for the voice: 1 = down, 0 = up"),
     Address("/note/all_off", (), "release every voice note (each ends naturally)"),
     Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)"),
+    Address("/compose/play", (Field("bars", 0, 64, integer=True),), "the composer "
+            "improvises on the voice (restarting if it was playing); bars = phrase length, "
+            "0 or none = until /compose/stop", optional=1),
+    Address("/compose/stop", (), "stop composing; its notes are released"),
+    Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)"),
+    Address("/compose/temperature", (Field("temperature", 0.1, 3.0),), "composer "
+            "sampling temperature: lower is safer, higher is wilder (default 1)"),
+    Address("/compose/lines", (Field("lines", 1, 4, integer=True),), "how many of the "
+            "composition's highest notes the voice plays at once (default 1: the melody)"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
             "(latent point or path, granulator, volume) under a name"),
     Address("/preset/load", (Field("name", text=True),), "restore a stored state"),

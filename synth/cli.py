@@ -11,6 +11,7 @@ from pathlib import Path
 
 from synth.addresses import LATENT_DIM, address_table_text
 from synth.model_file import (
+    KIND_COMPOSER,
     KIND_GRAINS,
     KIND_VOICE,
     ModelFileError,
@@ -24,6 +25,7 @@ from synth.score import ScoreError, read_score
 MODELS = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS / "grains.pt"
 DEFAULT_VOICE = MODELS / "voice.pt"
+DEFAULT_COMPOSER = MODELS / "composer.pt"
 MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
 
 log = logging.getLogger("deepnote")
@@ -63,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "models/voice.pt when present)")
     parser.add_argument("--no-voice", action="store_true",
                         help="play grains only (no note voice, no MIDI)")
+    parser.add_argument("--composer", type=Path,
+                        help="exported composer that improvises on the voice on /compose/play "
+                             "(default: the shipped models/composer.pt when present)")
+    parser.add_argument("--no-composer", action="store_true", help="load no composer")
     parser.add_argument("--midi-in", metavar="PORT",
                         help="MIDI input to play the voice from (a name or part of one; "
                              "see --list-midi); reconnects if it goes away")
@@ -138,6 +144,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
                          "--voice VOICE.pt")
     if args.voice is not None and not args.voice.is_file():
         raise UsageError(f"{args.voice}: no such voice model")
+    _choose_composer(args)
     if not 2.0 <= args.voice_lead_ms <= 500.0:
         raise UsageError("--voice-lead-ms must be 2..500")
     if args.midi_file and args.score:
@@ -156,6 +163,21 @@ def _check_arguments(args: argparse.Namespace) -> None:
         check_listening_address(args.osc_host, parse_allowed(args.allow))
     if not 0 <= args.osc_port < 65536:
         raise UsageError("--osc-port must be 0..65535 (0: any free port)")
+
+
+def _choose_composer(args: argparse.Namespace) -> None:
+    if args.no_composer and args.composer:
+        raise UsageError("--no-composer cannot be combined with --composer")
+    if args.composer is not None and (args.voice is None or args.audio == "offline"):
+        raise UsageError("--composer plays live on the voice: it needs a voice and live "
+                         "audio (offline, render a deepnote-compose MIDI file with "
+                         "--midi-file)")
+    if (args.composer is None and not args.no_composer and args.voice is not None
+            and args.audio != "offline" and DEFAULT_COMPOSER.is_file()):
+        args.composer = DEFAULT_COMPOSER
+    if args.composer is not None:
+        metadata = read_metadata(args.composer)
+        validate_metadata(metadata, source=str(args.composer), expected_kind=KIND_COMPOSER)
 
 
 def _list_midi(api: str | None) -> int:
@@ -208,7 +230,8 @@ def _play(args: argparse.Namespace, metadata: dict) -> int:
         voice_metadata = _voice_metadata(args.voice)
         voice_options = VoiceOptions(
             model_path=str(args.voice), lead_ms=args.voice_lead_ms, midi_in=args.midi_in,
-            midi_api=args.midi_api, midi_client=f"{args.jack_name}-midi", seed=args.seed,
+            midi_api=args.midi_api, midi_client=f"{args.jack_name}-midi",
+            composer_path=str(args.composer) if args.composer else None, seed=args.seed,
             log_level=logging.getLogger().level)
     settings = LiveSettings(
         model_path=args.model, audio=args.audio, server_rate=args.sr, buffer_size=args.buffer,

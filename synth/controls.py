@@ -8,6 +8,7 @@ from typing import Protocol
 
 import numpy as np
 
+from synth.composer_player import ComposeCommand
 from synth.engine import GrainEngine
 from synth.grain_tables import point_cloud
 from synth.latent_space import LatentSpace, line_path, smooth_path
@@ -34,7 +35,7 @@ _SOURCES = ("/latent", "/latent/z", "/xy", "/trajectory/line", "/trajectory/poin
 
 
 class VoiceSink(Protocol):
-    def send(self, event: NoteEvent) -> None: ...
+    def send(self, event: NoteEvent | ComposeCommand) -> None: ...
 
     def set_volume(self, gain: float) -> None: ...
 
@@ -109,6 +110,12 @@ class Controller:
             self.voice_volume = float(values[0])
             if self.voice is not None:
                 self.voice.set_volume(self.voice_volume)
+        elif address == "/compose/play":
+            self._to_voice(ComposeCommand("play", float(values[0]) if values else 0.0))
+        elif address == "/compose/stop":
+            self._to_voice(ComposeCommand("stop"))
+        elif address.startswith("/compose/"):
+            self._to_voice(ComposeCommand(address.removeprefix("/compose/"), float(values[0])))
         elif address == "/preset/save":
             self._save_preset(str(values[0]))
         elif address == "/preset/load":
@@ -116,7 +123,7 @@ class Controller:
         else:
             log.debug("no handler for %s", address)
 
-    def _to_voice(self, event: NoteEvent) -> None:
+    def _to_voice(self, event: NoteEvent | ComposeCommand) -> None:
         if self.voice is not None:
             self.voice.send(event)
         elif event.kind != "silence":

@@ -16,7 +16,8 @@ FORMAT_VERSION = "1.0"
 METADATA_FILENAME = "deepnote.json"
 KIND_GRAINS = "grains"
 KIND_VOICE = "voice"
-KNOWN_KINDS = (KIND_GRAINS, KIND_VOICE)
+KIND_COMPOSER = "composer"
+KNOWN_KINDS = (KIND_GRAINS, KIND_VOICE, KIND_COMPOSER)
 
 COMMON_KEYS = (
     "format_version",
@@ -40,6 +41,8 @@ GRAIN_KEYS = (
 
 VOICE_KEYS = ("voices", "frame_size", "levels", "quantization", "counter_cap",
               "trained_notes")
+COMPOSER_KEYS = ("lowest_pitch", "pitches", "steps_per_quarter", "steps_per_bar")
+
 # A voice file without "architecture" predates the WaveNet voice: it is a SampleRNN.
 VOICE_ARCHITECTURES = ("samplernn", "wavenet")
 
@@ -102,13 +105,14 @@ def validate_metadata(
         raise ModelFileError(f"{source}: unknown model kind {kind!r}")
     if expected_kind is not None and kind != expected_kind:
         raise ModelFileError(f"{source}: is a {kind} model, expected a {expected_kind} model")
-    required = COMMON_KEYS + (GRAIN_KEYS if kind == KIND_GRAINS else VOICE_KEYS)
+    required = COMMON_KEYS + {KIND_GRAINS: GRAIN_KEYS, KIND_VOICE: VOICE_KEYS,
+                              KIND_COMPOSER: COMPOSER_KEYS}[kind]
     missing = [key for key in required if key not in metadata]
     if missing:
         raise ModelFileError(f"{source}: metadata lacks {', '.join(missing)}")
     if kind == KIND_GRAINS:
         _validate_grain_metadata(metadata, source)
-    else:
+    elif kind == KIND_VOICE:
         voice_architecture(metadata, source)
 
 

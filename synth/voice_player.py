@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from synth.composer_player import ComposeCommand
 from synth.controls import DEFAULT_VOICE_VOLUME
 from synth.engine import SMOOTHING_SECONDS, pyo
 from synth.processes import wait_for_worker
@@ -36,6 +37,7 @@ class VoiceOptions:
     midi_in: str | None = None
     midi_api: str | None = None
     midi_client: str = "deepnote"
+    composer_path: str | None = None
     seed: int = 0
     log_level: int = logging.INFO
 
@@ -50,7 +52,8 @@ class VoicePlayer:
             model_path=options.model_path, ring_name=self.ring.ring_name,
             clock_name=self.ring.clock_name, ring_size=self.ring.size,
             lead_samples=round(options.lead_ms * self.rate / 1000), midi_in=options.midi_in,
-            midi_api=options.midi_api, midi_client=options.midi_client, seed=options.seed,
+            midi_api=options.midi_api, midi_client=options.midi_client,
+            composer_path=options.composer_path, seed=options.seed,
             log_level=options.log_level)
         self._table = pyo.SharedTable(f"/{self.ring.ring_name}", False, self.ring.size)
         self._phasor = pyo.Phasor(freq=self.rate / self.ring.size)
@@ -84,7 +87,7 @@ class VoicePlayer:
         wait_for_worker(self._process, self._results,
                         f"{self._settings.model_path}: the voice worker", timeout)
 
-    def send(self, event: NoteEvent) -> None:
+    def send(self, event: NoteEvent | ComposeCommand) -> None:
         self._commands.put(event)
 
     def set_volume(self, gain: float) -> None:

@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from synth.composer_player import ComposeCommand, ComposerPlayer
 from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
 from synth.voice_notes import NoteEvent, apply_event
 from synth.voice_ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, WORKER_PID, VoiceRing
@@ -41,6 +42,7 @@ class VoiceWorkerSettings:
     midi_in: str | None = None
     midi_api: str | None = None
     midi_client: str = "deepnote"
+    composer_path: str | None = None
     seed: int = 0
     log_level: int = logging.INFO
 
@@ -51,6 +53,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     logging.basicConfig(level=settings.log_level, format="deepnote-synth: %(message)s")
     import torch
 
+    from synth.composition import load_composer
     from synth.midi_input import MidiError, MidiInput
     from synth.model_file import ModelFileError, read_metadata
     from synth.torchscript import load_torchscript
@@ -60,6 +63,9 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     try:
         metadata = read_metadata(settings.model_path)
         mixer = VoiceMixer(load_torchscript(settings.model_path), metadata, settings.seed)
+        composer = (ComposerPlayer(load_composer(settings.composer_path),
+                                   metadata["sample_rate"], mixer.allocator.trained_range)
+                    if settings.composer_path else None)
         midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
                 if settings.midi_in else None)
     except (ModelFileError, MidiError) as error:
@@ -70,21 +76,33 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     player = _Player(mixer, ring, metadata["sample_rate"], settings.lead_samples)
     results.put(WorkerReady(mp.current_process().pid or 0))
     try:
-        _serve(player, commands, midi)
+        _serve(player, commands, midi, composer)
     finally:
         if midi is not None:
             midi.close()
         ring.close()
 
 
-def _serve(player: _Player, commands: mp.Queue, midi: MidiInput | None) -> None:
+def _serve(player: _Player, commands: mp.Queue, midi: MidiInput | None,
+           composer: ComposerPlayer | None) -> None:
     next_parent_check = 0.0
     while True:
-        events, stop = _drain(commands)
+        received, stop = _drain(commands)
         if stop:
             return
+        events: list[NoteEvent] = []
+        for command in received:
+            if isinstance(command, ComposeCommand):
+                if composer is None:
+                    log.info("no composer loaded; /compose/%s ignored", command.kind)
+                else:
+                    events.extend(composer.handle(command, player.write_index))
+            else:
+                events.append(command)
         if midi is not None:
             events.extend(midi.poll())
+        if composer is not None:
+            events.extend(composer.due_events(player.write_index))
         for event in events:
             apply_event(player.allocator, event)
         if not player.fill():
@@ -96,8 +114,8 @@ def _serve(player: _Player, commands: mp.Queue, midi: MidiInput | None) -> None:
                 return
 
 
-def _drain(commands: mp.Queue) -> tuple[list[NoteEvent], bool]:
-    events: list[NoteEvent] = []
+def _drain(commands: mp.Queue) -> tuple[list[NoteEvent | ComposeCommand], bool]:
+    events: list[NoteEvent | ComposeCommand] = []
     while True:
         try:
             command = commands.get_nowait()

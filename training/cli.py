@@ -32,12 +32,23 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     voice_data = models.add_parser(
         "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
     _add_voice_data_arguments(voice_data)
+    composer = models.add_parser("composer",
+                                 help="train the LSTM composer on a folder of MIDI files")
+    _add_composer_arguments(composer)
+    composer_data = models.add_parser(
+        "composer-data", help="write the Bach chorales of music21's corpus as MIDI files")
+    composer_data.add_argument("--out", type=Path, required=True, help="folder for MIDI files")
+    composer_data.add_argument("--limit", type=int, help="only the first N chorales")
     args = parser.parse_args(argv)
     if args.model == "voice-data":
         return _run_cli(lambda: _render_voice_data(args))
+    if args.model == "composer-data":
+        return _run_cli(lambda: _write_chorales(args))
     command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     if args.model == "voice":
         return _run_cli(lambda: _train_voice(args, command))
+    if args.model == "composer":
+        return _run_cli(lambda: _train_composer(args, command))
     return _run_cli(lambda: _train_grains(args, command))
 
 
@@ -138,6 +149,49 @@ def _render_voice_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
+    from synth.piano_roll import RollRange
+    from training.composer_task import ComposerConfig
+
+    roll, model = RollRange(), ComposerConfig()
+    _add_loop_arguments(parser, steps=4000, batch_size=32, learning_rate=2e-3,
+                        eval_every=500)
+    parser.add_argument("--hidden", type=int, default=model.hidden, help="LSTM width")
+    parser.add_argument("--layers", type=int, default=model.layers, help="LSTM layers")
+    parser.add_argument("--window", type=int, default=model.window,
+                        help="steps per training window")
+    parser.add_argument("--transpose", type=int, default=model.transpose,
+                        help="also train on copies shifted by up to this many semitones")
+    parser.add_argument("--gamma", type=float, default=model.gamma,
+                        help="focal loss exponent (0: plain cross-entropy)")
+    parser.add_argument("--lowest-pitch", type=int, default=roll.lowest)
+    parser.add_argument("--pitches", type=int, default=roll.pitches)
+    parser.add_argument("--steps-per-quarter", type=int, default=roll.steps_per_quarter)
+
+
+def _train_composer(args: argparse.Namespace, command: str) -> int:
+    from training.composer_run import prepare_composer_run
+
+    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hidden",
+                           "layers", "window", "pitches", "steps_per_quarter"))
+    if args.transpose < 0 or args.gamma < 0:
+        raise UsageError("--transpose and --gamma must not be negative")
+    if not (0 <= args.lowest_pitch and args.lowest_pitch + args.pitches <= 128):
+        raise UsageError("--lowest-pitch and --pitches must stay within MIDI notes 0..127")
+    return _run_training(args, lambda group: prepare_composer_run(args, command, group),
+                         unit="windows")
+
+
+def _write_chorales(args: argparse.Namespace) -> int:
+    from training.chorales import export_bach_chorales
+
+    if args.limit is not None and args.limit <= 0:
+        raise UsageError("--limit must be positive")
+    written = export_bach_chorales(args.out, args.limit)
+    print(f"wrote {len(written)} chorales to {args.out}")
+    return 0
+
+
 def eval_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline.
     ``deepnote-eval voice MODEL``: pitch, voicing and note endings of an exported voice."""
@@ -192,7 +246,15 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     def export() -> int:
         from training.run_folder import read_run_config
 
-        if read_run_config(args.run_dir).get("kind") == "voice":
+        kind = read_run_config(args.run_dir).get("kind")
+        if kind == "composer":
+            from training.export_composer import export_composer_run
+
+            metadata = export_composer_run(args.run_dir, args.out)
+            print(f"wrote {args.out} (composer, {metadata['pitches']} pitches from MIDI "
+                  f"{metadata['lowest_pitch']})")
+            return 0
+        if kind == "voice":
             from training.export_voice import export_voice_run
 
             metadata = export_voice_run(args.run_dir, args.out)
