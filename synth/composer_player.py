@@ -73,7 +73,9 @@ class ComposerPlayer:
             return events
         if command.kind == "stop":
             self.playing = False
-            return self._release_all()
+            events = self._release_all()
+            log.info("composer stopped; %d note(s) released", len(events))
+            return events
         if command.kind == "tempo":
             self.tempo = float(command.value)
         elif command.kind == "temperature":
@@ -86,7 +88,10 @@ class ComposerPlayer:
         """The note events of every step whose time has come by sample ``now``."""
         events: list[NoteEvent] = []
         while self.playing and now >= self._next_step_at:
-            events.extend(self._next_step())
+            # A step already a whole step late (the voice fell behind and jumped ahead) is
+            # composed, so the composer hears it, but not played: notes nobody would hear.
+            late = now >= self._next_step_at + self.samples_per_step
+            events.extend(self._next_step(play=not late))
             self._next_step_at += self.samples_per_step
             if self._steps_left is not None:
                 self._steps_left -= 1
@@ -95,13 +100,16 @@ class ComposerPlayer:
                     events.extend(self._release_all())
         return events
 
-    def _next_step(self) -> list[NoteEvent]:
+    def _next_step(self, play: bool) -> list[NoteEvent]:
+        """Compose one step; with ``play``, the note events that bring the voice to it."""
         import torch
 
         with torch.no_grad():
             states = self.composer.scripted.step(torch.from_numpy(self._current),
                                                  self.temperature).numpy()
         self._current = states
+        if not play:
+            return []
         sounding = np.flatnonzero(states != SILENT)
         kept = set(sounding[::-1][:self.lines].tolist())
         events = [NoteEvent("off", self._pitch(column)) for column in sorted(self._voiced)

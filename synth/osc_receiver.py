@@ -61,7 +61,8 @@ class RateLimitedWarnings:
 
 Message = tuple[str, tuple, tuple[str, int]]  # address, values, sender
 _NEVER_COALESCED = ("/preset/save", "/preset/load", "/state", "/panic")
-_EVENTS = ("/note", "/note/sustain", "/note/all_off")  # each one counts, in order
+_EVENTS = ("/note", "/note/sustain", "/note/all_off", "/compose/play",
+           "/compose/stop")  # each one counts, in order
 _event_numbers = itertools.count()
 
 

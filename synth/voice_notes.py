@@ -136,6 +136,16 @@ class VoiceAllocator:
             if slot.active:
                 self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)
 
+    def skip(self, samples: int) -> None:
+        """Let ``samples`` of time pass without generating them (the writer fell behind and
+        jumped ahead): released notes still end on time, in the listener's time."""
+        for index, slot in enumerate(self.slots):
+            if slot.active and slot.counting:
+                slot.remaining = max(0, slot.remaining - samples)
+                if slot.remaining == 0:
+                    self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)
+        self.now += samples
+
     @property
     def sounding(self) -> int:
         return sum(slot.active for slot in self.slots)

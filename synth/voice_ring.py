@@ -76,6 +76,10 @@ class VoiceRing:
         self._put(start + len(block) + clear_ahead, np.zeros(len(block), np.float32))
         self.clock[WRITE_INDEX] = start + len(block)
 
+    def clear(self, start: int, length: int) -> None:
+        """Silence ``length`` samples from absolute sample ``start`` (at most one lap)."""
+        self._put(start, np.zeros(min(length, self.size), np.float32))
+
     def _put(self, start: int, block: np.ndarray) -> None:
         index = start % self.size
         first = min(len(block), self.size - index)

@@ -154,7 +154,12 @@ class _Player:
                       1000 * (really_read - self.write_index) / self.rate,
                       1000 * (time.monotonic() - self._last_block_time))
         if self.write_index < read:
-            self.write_index = self._aligned(read + self.lead)
+            jumped_to = self._aligned(read + self.lead)
+            self.allocator.skip(jumped_to - self.write_index)
+            self.write_index = jumped_to
+            # Each write silences one block half a lap ahead; a jump skips those, so the
+            # read head could meet sound a lap old there. Silence that half lap now.
+            self.ring.clear(self.write_index, self.ring.size // 2 + self.block)
         if self.write_index - read >= self.lead:
             return False
         self.ring.write(self.write_index, self.mixer.next_block(self.block),

@@ -50,3 +50,18 @@ def tiny_voice_model(tmp_path_factory) -> Path:
                        "--threads", "1"]) == 0
     assert export_main([str(root / "run"), "--out", str(root / "voice.pt")]) == 0
     return root / "voice.pt"
+
+
+@pytest.fixture(scope="session")
+def tiny_composer_model(tmp_path_factory) -> Path:
+    """A briefly trained, exported composer on six Bach chorales from music21's corpus."""
+    from training.cli import export_main, train_main
+
+    root = tmp_path_factory.mktemp("tiny_composer")
+    assert train_main(["composer-data", "--out", str(root / "chorales"), "--limit", "6"]) == 0
+    assert train_main(["composer", "--data", str(root / "chorales"), "--run-dir",
+                       str(root / "run"), "--steps", "30", "--batch-size", "8",
+                       "--eval-every", "15", "--checkpoint-every", "15", "--hidden", "32",
+                       "--threads", "1"]) == 0
+    assert export_main([str(root / "run"), "--out", str(root / "composer.pt")]) == 0
+    return root / "composer.pt"

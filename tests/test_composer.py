@@ -25,7 +25,6 @@ from synth.piano_roll import (
 )
 from tests.jack_harness import REPO
 from training.checkpoint import load_checkpoint
-from training.cli import export_main, train_main
 from training.composer import focal_loss
 from training.composer_dataset import build_composer_dataset
 from training.grain_dataset import DatasetError
@@ -111,21 +110,9 @@ def test_focal_loss_weighs_down_confident_cells():
     assert focal[0] / per_cell[0].item() < 0.01 < focal[1] / per_cell[1].item()
 
 
-@pytest.fixture(scope="module")
-def tiny_composer(tmp_path_factory):
-    root = tmp_path_factory.mktemp("composer")
-    assert train_main(["composer-data", "--out", str(root / "chorales"), "--limit", "6"]) == 0
-    assert train_main(["composer", "--data", str(root / "chorales"), "--run-dir",
-                       str(root / "run"), "--steps", "30", "--batch-size", "8",
-                       "--eval-every", "15", "--checkpoint-every", "15", "--hidden", "32",
-                       "--threads", "1"]) == 0
-    assert export_main([str(root / "run"), "--out", str(root / "composer.pt")]) == 0
-    return root
-
-
-def test_tiny_composer_trains_on_chorales_and_exports(tiny_composer):
-    assert len(list((tiny_composer / "chorales").glob("*.mid"))) == 6
-    state = load_checkpoint(tiny_composer / "run" / "checkpoint.pt")
+def test_tiny_composer_trains_on_chorales_and_exports(tiny_composer_model):
+    assert len(list((tiny_composer_model.parent / "chorales").glob("*.mid"))) == 6
+    state = load_checkpoint(tiny_composer_model.parent / "run" / "checkpoint.pt")
     evaluations = state["history"]["eval"]
     assert [row["step"] for row in evaluations] == [15, 30]
     last = evaluations[-1]
@@ -134,18 +121,18 @@ def test_tiny_composer_trains_on_chorales_and_exports(tiny_composer):
         assert np.isfinite(last[key])
     losses = [row["loss"] for row in state["history"]["train"]]
     assert np.mean(losses[-5:]) < np.mean(losses[:5])
-    assert (tiny_composer / "run" / "previews" / "step000030.mid").is_file()
-    metadata = read_metadata(tiny_composer / "composer.pt")
+    assert (tiny_composer_model.parent / "run" / "previews" / "step000030.mid").is_file()
+    metadata = read_metadata(tiny_composer_model)
     assert metadata["kind"] == "composer" and metadata["pitches"] == 48
     assert metadata["held_out_evaluation"]["step"] == 30
 
 
-def test_deepnote_compose_writes_valid_midi_in_range(tiny_composer, tmp_path):
-    seed = next(iter(sorted((tiny_composer / "chorales").glob("*.mid"))))
+def test_deepnote_compose_writes_valid_midi_in_range(tiny_composer_model, tmp_path):
+    seed = next(iter(sorted((tiny_composer_model.parent / "chorales").glob("*.mid"))))
     out = tmp_path / "phrase.mid"
     result = subprocess.run(
         [sys.executable, "-m", "synth.compose_cli", "--model",
-         str(tiny_composer / "composer.pt"), "--out", str(out), "--bars", "2",
+         str(tiny_composer_model), "--out", str(out), "--bars", "2",
          "--seed-midi", str(seed), "--tempo", "120", "--transpose", "-12", "--seed", "3"],
         capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -159,14 +146,14 @@ def test_deepnote_compose_writes_valid_midi_in_range(tiny_composer, tmp_path):
 
     again = tmp_path / "again.mid"
     subprocess.run([sys.executable, "-m", "synth.compose_cli", "--model",
-                    str(tiny_composer / "composer.pt"), "--out", str(again), "--bars", "2",
+                    str(tiny_composer_model), "--out", str(again), "--bars", "2",
                     "--seed-midi", str(seed), "--tempo", "120", "--transpose", "-12",
                     "--seed", "3"], check=True, capture_output=True, cwd=REPO, timeout=120)
     assert again.read_bytes() == out.read_bytes(), "same seed, same phrase"
 
 
-def test_deepnote_compose_usage_errors_are_one_line(tiny_composer, tmp_path):
-    model = str(tiny_composer / "composer.pt")
+def test_deepnote_compose_usage_errors_are_one_line(tiny_composer_model, tmp_path):
+    model = str(tiny_composer_model)
     for arguments, reason in [
         (["--model", str(REPO / "models" / "grains.pt")], "is a grains model, expected a "
                                                            "composer model"),
@@ -183,8 +170,8 @@ def test_deepnote_compose_usage_errors_are_one_line(tiny_composer, tmp_path):
         assert not (tmp_path / "o.mid").exists()
 
 
-def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer):
-    composer = load_composer(tiny_composer / "composer.pt")
+def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model):
+    composer = load_composer(tiny_composer_model)
     player = ComposerPlayer(composer, rate=16000, voice_range=(41, 48))
     assert player.transpose == octave_shift(composer.metadata["top_line_center"], (41, 48))
     player.tempo = 120.0  # a sixteenth = 2000 samples

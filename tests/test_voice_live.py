@@ -118,6 +118,42 @@ def test_osc_notes_and_panic(playing) -> None:
     assert synth.interrupt() == 0
 
 
+def test_composer_improvises_on_the_voice_until_stopped(tiny_voice_model: Path,
+                                                        tiny_composer_model: Path) -> None:
+    server = JackServer()
+    port = free_udp_port()
+    synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(tiny_voice_model),
+                         "--composer", str(tiny_composer_model))
+    keyboard = None
+    try:
+        keyboard = JackKeyboard(server.name, capture_seconds=20.0)
+        synth.wait_for("playing", 120)
+        keyboard.listen_to("deepnote:output_1")
+        osc = SimpleUDPClient("127.0.0.1", port)
+        osc.send_message("/volume", 0.0)
+        osc.send_message("/compose/tempo", 120.0)
+        osc.send_message("/compose/temperature", 1.5)  # the tiny composer: notes, surely
+        time.sleep(0.6)
+        start = keyboard.frame
+        osc.send_message("/compose/play", [])
+        synth.wait_for("composing at 120 bpm, temperature 1.5, 1 line(s)", 5)
+        time.sleep(2.5)
+        osc.send_message("/compose/stop", [])
+        stopped = keyboard.frame
+        time.sleep(2.0)
+        t0, t_stop = seconds(keyboard, start), seconds(keyboard, stopped)
+        assert keyboard.level_db(t0 + 0.2, t_stop) > AUDIBLE_DB, "the composer played"
+        # The voice's release is the counter cap (0.5 s); after that, nothing sounds, even
+        # where the voice fell behind (it skips ahead, and released notes end on time).
+        assert keyboard.level_db(t_stop + 1.0, t_stop + 1.9) < SILENT_DB, "a note stuck"
+        assert synth.interrupt() == 0
+    finally:
+        if keyboard is not None:
+            keyboard.close()
+        synth.kill()
+        server.stop()
+
+
 def test_killed_voice_worker_restarts_without_stuck_notes(playing) -> None:
     _, synth, keyboard, _ = playing
     synth.wait_for("voice pid", 5)

@@ -162,3 +162,16 @@ def test_midi_file_note_above_the_range_is_played_resampled(tiny_voice_model, tm
         in result.stderr
     audio, _ = soundfile.read(out)
     assert np.isfinite(audio).all() and np.abs(audio[:8000]).max() > 0.0
+
+
+def test_skipped_time_still_ends_released_notes_on_time():
+    notes = VoiceAllocator(voices=2, counter_cap=1000, frame_size=16)
+    held = notes.note_on(41, 100)
+    released = notes.note_on(43, 100)
+    notes.block(32)
+    notes.note_off(43)
+    notes.skip(640)  # the writer fell behind and jumped ahead
+    assert notes.now == 672 and notes.slots[released].remaining == 1000 - 640
+    assert notes.slots[held].remaining == 1000, "a held key keeps its counter at the cap"
+    notes.skip(512)
+    assert not notes.slots[released].active and notes.slots[held].active
