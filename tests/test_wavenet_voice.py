@@ -2,6 +2,7 @@
 the synth playing a WaveNet file through the same voice contract as a SampleRNN file."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -178,3 +179,31 @@ def test_a_voice_file_of_an_unknown_architecture_is_refused_with_the_reason():
     validate_metadata(metadata)  # no architecture: a SampleRNN file from before WaveNet
     with pytest.raises(ModelFileError, match="unknown voice architecture 'transformer'"):
         validate_metadata({**metadata, "architecture": "transformer"}, source="x.pt")
+
+
+@pytest.mark.slow
+def test_unconditioned_wavenet_trains_on_an_audio_folder_and_generates(small_audio_folder,
+                                                                        tmp_path):
+    shutil.copytree(small_audio_folder, tmp_path / "data")
+    (tmp_path / "data" / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEfmt oops")
+    run = tmp_path / "run"
+    assert train_main(["wavenet", "--data", str(tmp_path / "data"), "--run-dir", str(run),
+                       "--steps", "30", "--batch-size", "4", "--eval-every", "15",
+                       "--checkpoint-every", "15", "--channels", "8", "--skip-channels", "16",
+                       "--layers-per-stack", "5", "--window", "256", "--learning-rate",
+                       "1e-2", "--threads", "1"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert "corrupt.wav" in config["data_summary"]["skipped"]
+    state = load_checkpoint(run / "checkpoint.pt")
+    evaluations = [row["held_out_bits_per_sample"] for row in state["history"]["eval"]]
+    assert evaluations[-1] < evaluations[0] and evaluations[-1] < 8.0  # uniform: 8 bits
+    assert (run / "previews" / "step000030.wav").is_file()
+
+    from training.cli import generate_main
+
+    out = tmp_path / "loop.wav"
+    assert generate_main([str(run), "--seconds", "0.5", "--out", str(out), "--seed", "2"]) == 0
+    audio, rate = soundfile.read(out)
+    assert rate == 16000 and len(audio) == 8000 and np.isfinite(audio).all()
+    assert np.abs(audio).max() <= 1.0 and np.std(audio) > 0
+    assert generate_main([str(run.parent / "nothing"), "--out", str(out)]) == 2

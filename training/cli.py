@@ -32,6 +32,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     voice_data = models.add_parser(
         "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
     _add_voice_data_arguments(voice_data)
+    wavenet = models.add_parser(
+        "wavenet", help="train an unconditioned WaveNet on any folder of audio (loops, beats)")
+    _add_audio_wavenet_arguments(wavenet)
     composer = models.add_parser("composer",
                                  help="train the LSTM composer on a folder of MIDI files")
     _add_composer_arguments(composer)
@@ -49,6 +52,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return _run_cli(lambda: _train_voice(args, command))
     if args.model == "composer":
         return _run_cli(lambda: _train_composer(args, command))
+    if args.model == "wavenet":
+        return _run_cli(lambda: _train_audio_wavenet(args, command))
     return _run_cli(lambda: _train_grains(args, command))
 
 
@@ -85,12 +90,7 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dim", type=int, default=96,
                         help="SampleRNN GRU and MLP width (96 generates 4 voices in real time "
                              "on one core; see tests/benchmarks/voice_speed.py)")
-    parser.add_argument("--channels", type=int, default=32, help="WaveNet residual channels")
-    parser.add_argument("--skip-channels", type=int, default=64,
-                        help="WaveNet skip and output channels")
-    parser.add_argument("--stacks", type=int, default=2, help="WaveNet dilation stacks")
-    parser.add_argument("--layers-per-stack", type=int, default=8,
-                        help="WaveNet layers per stack (dilations 1, 2, 4, ...)")
+    _add_wavenet_shape_arguments(parser)
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="mu-law")
     parser.add_argument("--window", type=int, default=1024,
                         help="target samples per training window (multiple of 16)")
@@ -147,6 +147,65 @@ def _render_voice_data(args: argparse.Namespace) -> int:
     stems = render_note_set(plan, args.out)
     print(f"wrote {len(stems)} WAV + MIDI pairs to {args.out}")
     return 0
+
+
+def _add_wavenet_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channels", type=int, default=32, help="WaveNet residual channels")
+    parser.add_argument("--skip-channels", type=int, default=64,
+                        help="WaveNet skip and output channels")
+    parser.add_argument("--stacks", type=int, default=2, help="WaveNet dilation stacks")
+    parser.add_argument("--layers-per-stack", type=int, default=8,
+                        help="WaveNet layers per stack (dilations 1, 2, 4, ...)")
+
+
+def _add_audio_wavenet_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_loop_arguments(parser, steps=10000, batch_size=16, learning_rate=1e-3,
+                        eval_every=1000)
+    parser.add_argument("--sample-rate", type=int, default=16000)
+    _add_wavenet_shape_arguments(parser)
+    parser.add_argument("--window", type=int, default=1024,
+                        help="target samples per training window")
+    parser.add_argument("--window-hop", type=int, default=512)
+
+
+def _train_audio_wavenet(args: argparse.Namespace, command: str) -> int:
+    from training.audio_wavenet import prepare_audio_wavenet_run
+
+    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "window",
+                           "window_hop", "sample_rate", "channels", "skip_channels", "stacks",
+                           "layers_per_stack"))
+    return _run_training(args, lambda group: prepare_audio_wavenet_run(args, command, group),
+                         unit="windows")
+
+
+def generate_main(argv: Sequence[str] | None = None) -> int:
+    """``deepnote-generate RUN_DIR --seconds 8 --out loop.wav``: audio from an
+    unconditioned WaveNet run (``deepnote-train wavenet``)."""
+    parser = argparse.ArgumentParser(prog="deepnote-generate", description=generate_main.__doc__)
+    parser.add_argument("run_dir", type=Path, help="a run folder of deepnote-train wavenet")
+    parser.add_argument("--out", type=Path, required=True, help="WAV file to write")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    def generate() -> int:
+        import soundfile
+
+        from training.audio_wavenet import generate_audio, load_audio_wavenet
+        from training.checkpoint import atomic_write_bytes
+
+        if args.seconds <= 0 or args.temperature <= 0:
+            raise UsageError("--seconds and --temperature must be positive")
+        model, rate = load_audio_wavenet(args.run_dir)
+        audio = generate_audio(model, args.seconds, rate, args.seed, args.temperature)
+        atomic_write_bytes(args.out, lambda file: soundfile.write(file, audio, rate,
+                                                                 format="WAV",
+                                                                 subtype="FLOAT"))
+        print(f"wrote {args.out} ({args.seconds:g} s at {rate} Hz)")
+        return 0
+
+    return _run_cli(generate)
 
 
 def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
