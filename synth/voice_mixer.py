@@ -9,6 +9,7 @@ the edges of the keyboard, not a second instrument).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,19 @@ class VoiceMixer:
         self.allocator = VoiceAllocator(voices, metadata["counter_cap"],
                                         metadata["frame_size"], (min(notes), max(notes)))
         self._transposed: dict[int, Resampled] = {}
+
+    def real_time_factor(self, seconds: float = 0.05) -> float:
+        """Audio seconds generated per compute second with every voice busy: a quick
+        measurement before playing (the bank is reset afterwards)."""
+        rate = int(self._metadata["sample_rate"])
+        samples = max(64, int(seconds * rate))
+        condition = np.zeros((len(self.allocator.slots), samples, 3), np.float32)
+        condition[:, :, 1] = 0.8
+        started = time.perf_counter()
+        self.bank.generate(condition)
+        elapsed = time.perf_counter() - started
+        self.bank.reset_all()
+        return samples / rate / max(elapsed, 1e-9)
 
     def next_block(self, length: int) -> np.ndarray:
         """The next ``length`` samples of all notes, each scaled by its velocity."""

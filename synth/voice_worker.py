@@ -30,6 +30,7 @@ log = logging.getLogger("deepnote.voice")
 
 IDLE_SLEEP_SECONDS = 0.0005
 PARENT_CHECK_SECONDS = 0.5
+SLOW_VOICE_FACTOR = 1.1  # below this, a fully busy voice cannot keep up
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     except (ModelFileError, MidiError) as error:
         results.put(WorkerFailed(str(error)))
         return
+    _warn_if_slow(mixer, metadata)
     ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
     ring.clock[WORKER_PID] = mp.current_process().pid or 0
     player = _Player(mixer, ring, metadata["sample_rate"], settings.lead_samples)
@@ -81,6 +83,17 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
         if midi is not None:
             midi.close()
         ring.close()
+
+
+def _warn_if_slow(mixer: VoiceMixer, metadata: dict) -> None:
+    speed = mixer.real_time_factor()
+    log.info("voice generates %.2fx real time with all %d voices busy", speed,
+             len(mixer.allocator.slots))
+    if speed < SLOW_VOICE_FACTOR:
+        log.warning("this %s voice is too slow to play %d notes live on this machine "
+                    "(%.2fx real time): notes will break up; render MIDI offline with "
+                    "--midi-file, or play a SampleRNN voice", metadata.get(
+                        "architecture", "samplernn"), len(mixer.allocator.slots), speed)
 
 
 def _serve(player: _Player, commands: mp.Queue, midi: MidiInput | None,

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 
 import mido
 import numpy as np
@@ -118,18 +119,28 @@ def test_unconditioned_wavenet_trains_on_zero_features():
     assert audio.shape == (1, 40)
 
 
-@pytest.mark.slow
-def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tmp_path):
-    data = tmp_path / "notes"
+@pytest.fixture(scope="module")
+def tiny_wavenet_voice(tmp_path_factory):
+    """A WaveNet voice trained for a few steps on three soundfont notes (beside its run)."""
+    root = tmp_path_factory.mktemp("tiny_wavenet")
+    data = root / "notes"
     assert train_main(["voice-data", "--out", str(data), "--notes", "F2,G2,A2",
                        "--durations", "0.8", "--file-seconds", "2", "--lead-silence",
                        "0.5"]) == 0
-    run = tmp_path / "run"
+    run = root / "run"
     assert train_main(["voice", "--arch", "wavenet", "--data", str(data), "--run-dir",
                        str(run), "--steps", "16", "--batch-size", "4", "--eval-every", "8",
                        "--checkpoint-every", "8", "--channels", "8", "--skip-channels", "16",
                        "--layers-per-stack", "6", "--window", "256", "--hold-out", "G2",
                        "--threads", "1"]) == 0
+    assert export_main([str(run), "--out", str(root / "wavenet.pt")]) == 0
+    return root / "wavenet.pt"
+
+
+@pytest.mark.slow
+def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tiny_wavenet_voice,
+                                                                 tmp_path):
+    run, out = tiny_wavenet_voice.parent / "run", tiny_wavenet_voice
     state = load_checkpoint(run / "checkpoint.pt")
     assert [row["step"] for row in state["history"]["eval"]] == [8, 16]
     assert state["history"]["eval"][-1]["held_out_bits_per_sample"] < 8.0
@@ -139,8 +150,6 @@ def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tmp_path):
     assert config["model"]["arch"] == "wavenet"
     assert (run / "previews" / "step000016_p057_G2_v100_d0.8.wav").is_file()
 
-    out = tmp_path / "wavenet.pt"
-    assert export_main([str(run), "--out", str(out)]) == 0
     metadata = read_metadata(out)
     assert metadata["architecture"] == "wavenet" and metadata["frame_size"] == 1
     assert metadata["trained_notes"] == [41, 43, 45]
@@ -167,6 +176,49 @@ def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tmp_path):
     assert played.returncode == 0, played.stderr
     audio, _ = soundfile.read(render)
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0.0
+
+
+@pytest.mark.slow
+def test_the_live_synth_plays_a_wavenet_voice_and_says_if_it_is_too_slow(tiny_wavenet_voice):
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from synth.cli import DEFAULT_MODEL
+    from tests.jack_harness import JackServer, SynthProcess, free_udp_port, tools_missing
+
+    if tools_missing():
+        pytest.skip("JACK tools missing")
+    jack = pytest.importorskip("jack")  # noqa: F841
+    from tests.jack_keyboard import JackKeyboard
+
+    server = JackServer()
+    port = free_udp_port()
+    synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(tiny_wavenet_voice),
+                         "--no-composer")
+    keyboard = None
+    try:
+        keyboard = JackKeyboard(server.name, capture_seconds=10.0)
+        synth.wait_for("playing", 120)
+        keyboard.listen_to("deepnote:output_1")
+        line = next(text for text in synth.lines if "voice generates" in text)
+        speed = float(line.split("generates ")[1].split("x")[0])
+        assert ("too slow to play" in "\n".join(synth.lines)) == (speed < 1.1)
+        osc = SimpleUDPClient("127.0.0.1", port)
+        osc.send_message("/volume", 0.0)
+        time.sleep(0.6)
+        start = keyboard.frame
+        osc.send_message("/note", [43, 110])
+        time.sleep(1.0)
+        osc.send_message("/note", [43, 0])
+        time.sleep(2.0)
+        t0 = start / keyboard.rate
+        assert keyboard.level_db(t0 + 0.2, t0 + 1.0) > -80.0, "the WaveNet voice sounds"
+        assert keyboard.level_db(t0 + 2.2, t0 + 2.9) < -100.0, "and ends"
+        assert synth.interrupt() == 0
+    finally:
+        if keyboard is not None:
+            keyboard.close()
+        synth.kill()
+        server.stop()
 
 
 def test_a_voice_file_of_an_unknown_architecture_is_refused_with_the_reason():
