@@ -408,6 +408,50 @@ def voice_keys(ox: int, oy: int) -> Section:
     return s
 
 
+COMPOSER_CONTROLS = (  # label, address, low, high, default
+    ("tempo_bpm", "/compose/tempo", 40, 200, 90),
+    ("temperature", "/compose/temperature", 0.3, 2, 1),
+    ("lines", "/compose/lines", 1, 4, 1),
+)
+
+
+def composer_controls(ox: int, oy: int) -> Section:
+    """Start and stop the LSTM composer improvising on the voice; tempo, temperature, lines."""
+    ly = LOGIC + 450
+    s = Section()
+    s.text(ox, oy, "Composer: the LSTM improvises chorale-like phrases on the voice "
+           "(/compose/play, /compose/stop).", 60)
+    s.obj(ox, oy + 45, "bng 30 250 50 0 \\$0-compose-play empty play 34 15 0 12 #a0e0a0 "
+          "#000000 #000000")
+    s.obj(ox + 110, oy + 45, "bng 30 250 50 0 \\$0-compose-stop empty stop 34 15 0 12 "
+          "#fcfcfc #000000 #000000")
+    for index, (address, name) in enumerate((("/compose/play", "play"),
+                                             ("/compose/stop", "stop"))):
+        pressed = s.obj(ox + index * 150, ly, f"r \\$0-compose-{name}")
+        no_arguments = s.msg(ox + index * 150, ly + 25, "list")
+        s.connect(pressed, 0, no_arguments)
+        s.connect(no_arguments, 0, osc_send(s, ox + index * 150, ly + 50, address))
+    defaults = s.obj(ox + 300, ly, "r \\$0-defaults")
+    fan = s.obj(ox + 300, ly + 25, "t " + " ".join("b" for _ in COMPOSER_CONTROLS))
+    s.connect(defaults, 0, fan)
+    for index, (label, address, low, high, default) in enumerate(COMPOSER_CONTROLS):
+        y = oy + 95 + index * 40
+        name = f"\\$0-{address.strip('/').replace('/', '-')}"
+        s.obj(ox, y, f"hsl 160 18 {low} {high} 0 0 {name} {name}-in {label} "
+              "0 -9 0 10 #dcdcdc #000000 #000000 0 1")
+        s.add(f"#X floatatom {ox + 170} {y} 6 0 0 0 - {name} - 0;")
+        slider = s.obj(ox + index * 150, ly + 100, f"r {name}")
+        if address == "/compose/lines":
+            whole = s.obj(ox + index * 150, ly + 125, "i")
+            s.connect(slider, 0, whole)
+            slider = whole
+        s.connect(slider, 0, osc_send(s, ox + index * 150, ly + 150, address))
+        preset = s.msg(ox + 300 + index * 50, ly + 50, f"{default:g}")
+        s.connect(fan, len(COMPOSER_CONTROLS) - 1 - index, preset)
+        s.connect(preset, 0, s.obj(ox + 300 + index * 50, ly + 75, f"s {name}-in"))
+    return s
+
+
 def assemble(title: str, what: str, sections: list[Section], structs: list[str],
              size: tuple[int, int] = (900, 700), mrpeach: bool = False) -> str:
     """One patch file: the header's sender plus the sections, numbered in file order."""
@@ -445,13 +489,14 @@ def write_all() -> None:
         "4-granulator.pd": ("4. granulator", "The granulator's controls and a panic button.",
                             [granulator(20, 300)], []),
         "5-voice.pd": ("5. voice", "Play the autoregressive voice without a MIDI device "
-                       "(/note), or forward a MIDI keyboard from Pd.",
-                       [voice_keys(20, 300)], []),
+                       "(/note), or forward a MIDI keyboard from Pd; let the composer "
+                       "improvise on it.",
+                       [voice_keys(20, 300), composer_controls(20, 620)], []),
         "6-main.pd": ("6. main (stage)", "Everything on one screen: latent sliders, "
-                      "XY pad, trajectory, granulator and the voice.",
+                      "XY pad, trajectory, granulator, the voice and the composer.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
                        trajectory(700, 300), granulator(1060, 300),
-                       voice_keys(700, 660)],
+                       voice_keys(700, 660), composer_controls(1060, 720)],
                       ["dn-xy-main float x float y float px float py"]),
     }
     for name, (title, what, sections, structs) in patches.items():

@@ -124,10 +124,12 @@ EXPECTED_ON_LOAD = {
     "3-trajectory.pd": {"/trajectory/xy", "/trajectory/grains", "/scan/speed"},
     "4-granulator.pd": {"/grain/pos", "/grain/pitch", "/grain/dur", "/grain/density",
                         "/grain/jitter", "/volume"},
-    "5-voice.pd": {"/note", "/voice/volume"},
+    "5-voice.pd": {"/note", "/voice/volume", "/compose/tempo", "/compose/temperature",
+                   "/compose/lines"},
     "6-main.pd": {"/latent", "/xy", "/trajectory/xy", "/trajectory/grains", "/scan/speed",
                   "/grain/pos", "/grain/pitch", "/grain/dur", "/grain/density",
-                  "/grain/jitter", "/volume", "/note", "/voice/volume"},
+                  "/grain/jitter", "/volume", "/note", "/voice/volume", "/compose/tempo",
+                  "/compose/temperature", "/compose/lines"},
 }
 
 
