@@ -188,13 +188,55 @@ def granulator(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> No
     p.connect(panic, 0, udpsend)
 
 
+COMPOSER = (
+    # label, address, low, high, default
+    ("tempo (bpm)", "/compose/tempo", 40.0, 200.0, 90.0),
+    ("temperature", "/compose/temperature", 0.3, 2.0, 1.0),
+)
+
+
+def voice(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
+    p.comment("Voice: click a key to play the autoregressive voice (/note; click again = note "
+              "off). Composer: the LSTM improvises on the voice.", ox, oy, 360)
+    # Polyphonic mode: a click turns a key on, the next click turns it off (velocity 0).
+    keys = p.box("kslider", ox, oy + 50, 336.0, 53.0, 2, 2, offset=36, range=36, mode=1,
+                 outlettype=["int", "int"])
+    pair = p.obj("pack 0 0", ox, oy + 115, inlets=2, outlets=1)
+    note = p.obj("prepend /note", ox, oy + 145)
+    p.connect(keys, 1, pair, 1)
+    p.connect(keys, 0, pair, 0)
+    p.connect(pair, 0, note)
+    p.connect(note, 0, udpsend)
+    all_off = p.message("/note/all_off", ox + 200, oy + 115)
+    p.connect(all_off, 0, udpsend)
+    play = p.message("/compose/play", ox, oy + 190)
+    stop = p.message("/compose/stop", ox + 130, oy + 190)
+    p.connect(play, 0, udpsend)
+    p.connect(stop, 0, udpsend)
+    order = p.obj("t " + " ".join("b" for _ in COMPOSER), ox + 200, oy + 330,
+                  outlets=len(COMPOSER))
+    p.connect(start, 0, order)
+    for index, (label, address, low, high, default) in enumerate(COMPOSER):
+        y = oy + 225 + index * 35
+        dial = p.box("flonum", ox, y, 70.0, 22.0, 1, 2, minimum=low, maximum=high,
+                     outlettype=["", "bang"])
+        p.comment(f"{label} ({low:g}..{high:g})", ox + 80, y, 180)
+        prepend = p.obj(f"prepend {address}", ox + 260, y)
+        p.connect(dial, 0, prepend)
+        p.connect(prepend, 0, udpsend)
+        preset = p.message(f"{default:g}", ox + 200 + index * 45, oy + 360)
+        p.connect(order, len(COMPOSER) - 1 - index, preset)
+        p.connect(preset, 0, dial)
+
+
 def write_all() -> None:
     sections = {
         "deepnote-latent.maxpat": ("latent sliders", [latent]),
         "deepnote-xy.maxpat": ("XY pad", [xy]),
         "deepnote-trajectory.maxpat": ("trajectory", [trajectory]),
         "deepnote-granulator.maxpat": ("granulator", [granulator]),
-        "deepnote-main.maxpat": ("main (stage)", [latent, xy, trajectory, granulator]),
+        "deepnote-voice.maxpat": ("voice and composer", [voice]),
+        "deepnote-main.maxpat": ("main (stage)", [latent, xy, trajectory, granulator, voice]),
     }
     for name, (title, builders) in sections.items():
         patcher = Patcher()
