@@ -1371,8 +1371,8 @@
       70.0,
       22.0
      ],
-     "minimum": 0.3,
-     "maximum": 2.0,
+     "minimum": 0.1,
+     "maximum": 1.5,
      "outlettype": [
       "",
       "bang"
@@ -1391,7 +1391,7 @@
       180,
       20.0
      ],
-     "text": "temperature (0.3..2)",
+     "text": "temperature (0.1..1.5)",
      "linecount": 1
     }
    },
@@ -1422,10 +1422,10 @@
      "patching_rect": [
       1865,
       520,
-      28.0,
+      44.0,
       22.0
      ],
-     "text": "1",
+     "text": "0.4",
      "outlettype": [
       ""
      ]

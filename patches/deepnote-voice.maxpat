@@ -392,8 +392,8 @@
       70.0,
       22.0
      ],
-     "minimum": 0.3,
-     "maximum": 2.0,
+     "minimum": 0.1,
+     "maximum": 1.5,
      "outlettype": [
       "",
       "bang"
@@ -412,7 +412,7 @@
       180,
       20.0
      ],
-     "text": "temperature (0.3..2)",
+     "text": "temperature (0.1..1.5)",
      "linecount": 1
     }
    },
@@ -443,10 +443,10 @@
      "patching_rect": [
       265,
       520,
-      28.0,
+      44.0,
       22.0
      ],
-     "text": "1",
+     "text": "0.4",
      "outlettype": [
       ""
      ]

@@ -191,7 +191,7 @@ def granulator(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> No
 COMPOSER = (
     # label, address, low, high, default
     ("tempo (bpm)", "/compose/tempo", 40.0, 200.0, 90.0),
-    ("temperature", "/compose/temperature", 0.3, 2.0, 1.0),
+    ("temperature", "/compose/temperature", 0.1, 1.5, 0.4),
 )
 
 

@@ -410,7 +410,7 @@ def voice_keys(ox: int, oy: int) -> Section:
 
 COMPOSER_CONTROLS = (  # label, address, low, high, default
     ("tempo_bpm", "/compose/tempo", 40, 200, 90),
-    ("temperature", "/compose/temperature", 0.3, 2, 1),
+    ("temperature", "/compose/temperature", 0.1, 1.5, 0.4),
     ("lines", "/compose/lines", 1, 4, 1),
 )
 

@@ -170,7 +170,7 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/compose/stop", (), "stop composing; its notes are released"),
     Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)"),
     Address("/compose/temperature", (Field("temperature", 0.1, 3.0),), "composer "
-            "sampling temperature: lower is safer, higher is wilder (default 1)"),
+            "sampling temperature: lower is sparser, higher denser and wilder (default 0.4)"),
     Address("/compose/lines", (Field("lines", 1, 4, integer=True),), "how many of the "
             "composition's highest notes the voice plays at once (default 1: the melody)"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "

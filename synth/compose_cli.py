@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.composer_player import DEFAULT_TEMPERATURE
 from synth.model_file import ModelFileError
 from synth.piano_roll import RollError, keep_top_lines, notes_from_roll, roll_from_midi
 
@@ -28,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"an exported composer (default {DEFAULT_COMPOSER})")
     parser.add_argument("--out", type=Path, required=True, help="MIDI file to write")
     parser.add_argument("--bars", type=float, default=4.0, help="length of the new phrase")
-    parser.add_argument("--temperature", type=float, default=1.0,
-                        help="sampling temperature: lower is safer, higher is wilder")
+    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+                        help="sampling temperature: lower is sparser and safer, higher "
+                             f"denser and wilder (default {DEFAULT_TEMPERATURE:g})")
     parser.add_argument("--seed-midi", type=Path,
                         help="a MIDI file whose opening the phrase continues")
     parser.add_argument("--seed-bars", type=float, default=1.0,

@@ -253,10 +253,13 @@ def _write_chorales(args: argparse.Namespace) -> int:
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline.
-    ``deepnote-eval voice MODEL``: pitch, voicing and note endings of an exported voice."""
+    ``deepnote-eval voice MODEL``: pitch, voicing and note endings of an exported voice.
+    ``deepnote-eval composer MODEL --data DIR``: the composer's phrases against its data."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["voice"]:
         return _eval_voice(arguments[1:])
+    if arguments[:1] == ["composer"]:
+        return _eval_composer(arguments[1:])
     parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__)
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
@@ -290,6 +293,29 @@ def _eval_voice(argv: list[str]) -> int:
         report = evaluate_voice(args.model, out, args.hold, args.seed, args.takes)
         print(json.dumps({"trained": report["trained"],
                           "between_trained": report["between_trained"]}, indent=1))
+        return 0
+
+    return _run_cli(evaluate)
+
+
+def _eval_composer(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="deepnote-eval composer",
+                                     description="the composer's phrases against its data")
+    parser.add_argument("model", type=Path, help="an exported composer (.pt)")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="the MIDI folder it was trained on (its held-out files are used)")
+    parser.add_argument("--out", type=Path, help="report folder (default: beside the model)")
+    parser.add_argument("--bars", type=int, default=4)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    def evaluate() -> int:
+        from training.composer_evaluation import evaluate_composer
+
+        out = args.out or args.model.parent
+        report = evaluate_composer(args.model, args.data, out, args.bars, args.seed)
+        print(json.dumps({key: report[key] for key in
+                          ("held_out_evaluation", "held_out_music", "composed")}, indent=1))
         return 0
 
     return _run_cli(evaluate)
