@@ -39,6 +39,7 @@ class VoiceMixer:
         samples = max(64, int(seconds * rate))
         condition = np.zeros((len(self.allocator.slots), samples, 3), np.float32)
         condition[:, :, 1] = 0.8
+        self.bank.generate(condition[:, :1])  # the first call may compile (numba)
         started = time.perf_counter()
         self.bank.generate(condition)
         elapsed = time.perf_counter() - started

@@ -110,6 +110,29 @@ def test_fast_numpy_bank_computes_what_the_torch_model_computes():
                                atol=1e-4, rtol=1e-4)
 
 
+def test_compiled_kernel_generates_what_the_numpy_path_generates():
+    from synth.fast_wavenet import FastWaveNetBank
+
+    pytest.importorskip("numba")
+    model = _model()
+    with torchscript_warnings_silenced():
+        scripted = torch.jit.script(ScriptedWaveNetVoice(model, 3))
+    reference = FastWaveNetBank(scripted, 3, seed=4, compiled=False)
+    compiled = FastWaveNetBank(scripted, 3, seed=4)
+    assert compiled.compiled and not reference.compiled
+    condition = _condition(3, 700).numpy()
+    for bank in (reference, compiled):
+        bank.reset(1)
+    first = [bank.generate(condition[:, :300]) for bank in (reference, compiled)]
+    for bank in (reference, compiled):
+        bank.reset(2)  # a new note on one voice mid-stream
+    second = [bank.generate(condition[:, 300:], temperature=0.7)
+              for bank in (reference, compiled)]
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(second[0], second[1])
+    assert compiled.position == reference.position == 700
+
+
 def test_unconditioned_wavenet_trains_on_zero_features():
     model = _model(features=0)
     classes = torch.randint(0, 256, (2, model.receptive_field + 16))

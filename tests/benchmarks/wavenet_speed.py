@@ -1,8 +1,8 @@
 """WaveNet voice generation speed: real-time factor (audio seconds per compute second) at
 16 kHz on one core, for the naive generator that recomputes the receptive field every
 sample, the torch generator with per-layer activation queues, the scripted bank in the model
-file and the numpy bank the synth uses; next to the SampleRNN voice's numpy bank, all in
-the same run.
+file, the numpy bank, and the numba-compiled bank the synth uses; next to the SampleRNN
+voice's numpy bank, all in the same run.
 
     python -m tests.benchmarks.wavenet_speed --seconds 1 --out wavenet_speed.json
 """
@@ -63,8 +63,12 @@ def measure(config: VoiceModelConfig, seconds: float) -> dict:
             scripted_samplernn = torch.jit.script(ScriptedVoice(samplernn, voices))
         scripted_rtf = _timed(lambda s=scripted, c=torch_condition, q=quarter: s.generate(
             c[:, :q], 1.0), quarter)
-        fast = FastWaveNetBank(scripted, voices)
+        fast = FastWaveNetBank(scripted, voices, compiled=False)
         fast_rtf = _timed(lambda f=fast, c=condition: f.generate(c), samples)
+        compiled = FastWaveNetBank(scripted, voices)
+        compiled.generate(condition[:, :1])  # compile (or load numba's cache) first
+        compiled_rtf = (_timed(lambda f=compiled, c=condition: f.generate(c), samples)
+                        if compiled.compiled else float("nan"))
         samplernn_bank = FastVoiceBank(scripted_samplernn, voices)
         samplernn_rtf = _timed(lambda f=samplernn_bank, c=condition: f.generate(c), samples)
         results[f"{voices}_voices"] = {
@@ -74,8 +78,10 @@ def measure(config: VoiceModelConfig, seconds: float) -> dict:
             "wavenet_fast_numpy_rtf": round(fast_rtf, 3),
             "wavenet_cached_over_naive": round(cached_rtf / naive_rtf, 1),
             "wavenet_fast_over_naive": round(fast_rtf / naive_rtf, 1),
+            "wavenet_compiled_rtf": round(compiled_rtf, 3),
+            "wavenet_compiled_over_naive": round(compiled_rtf / naive_rtf, 1),
             "samplernn_fast_numpy_rtf": round(samplernn_rtf, 3),
-            "samplernn_over_wavenet": round(samplernn_rtf / fast_rtf, 1),
+            "samplernn_over_wavenet_compiled": round(samplernn_rtf / compiled_rtf, 1),
         }
     return results
 
