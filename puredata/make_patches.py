@@ -420,10 +420,10 @@ def composer_controls(ox: int, oy: int) -> Section:
     ly = LOGIC + 450
     s = Section()
     s.text(ox, oy, "Composer: the LSTM improvises chorale-like phrases on the voice "
-           "(/compose/play, /compose/stop).", 60)
-    s.obj(ox, oy + 45, "bng 30 250 50 0 \\$0-compose-play empty play 34 15 0 12 #a0e0a0 "
+           "(/compose/play, /compose/stop).", 45)
+    s.obj(ox, oy + 60, "bng 30 250 50 0 \\$0-compose-play empty play 34 15 0 12 #a0e0a0 "
           "#000000 #000000")
-    s.obj(ox + 110, oy + 45, "bng 30 250 50 0 \\$0-compose-stop empty stop 34 15 0 12 "
+    s.obj(ox + 110, oy + 60, "bng 30 250 50 0 \\$0-compose-stop empty stop 34 15 0 12 "
           "#fcfcfc #000000 #000000")
     for index, (address, name) in enumerate((("/compose/play", "play"),
                                              ("/compose/stop", "stop"))):
@@ -435,7 +435,7 @@ def composer_controls(ox: int, oy: int) -> Section:
     fan = s.obj(ox + 300, ly + 25, "t " + " ".join("b" for _ in COMPOSER_CONTROLS))
     s.connect(defaults, 0, fan)
     for index, (label, address, low, high, default) in enumerate(COMPOSER_CONTROLS):
-        y = oy + 95 + index * 40
+        y = oy + 115 + index * 40
         name = f"\\$0-{address.strip('/').replace('/', '-')}"
         s.obj(ox, y, f"hsl 160 18 {low} {high} 0 0 {name} {name}-in {label} "
               "0 -9 0 10 #dcdcdc #000000 #000000 0 1")
@@ -496,7 +496,7 @@ def write_all() -> None:
                       "XY pad, trajectory, granulator, the voice and the composer.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
                        trajectory(700, 300), granulator(1060, 300),
-                       voice_keys(700, 660), composer_controls(1060, 720)],
+                       voice_keys(700, 660), composer_controls(1100, 730)],
                       ["dn-xy-main float x float y float px float py"]),
     }
     for name, (title, what, sections, structs) in patches.items():
