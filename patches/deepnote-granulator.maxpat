@@ -230,7 +230,7 @@
      "patching_rect": [
       100,
       205,
-      200,
+      190,
       20.0
      ],
      "text": "position (0..1)",
@@ -244,7 +244,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       205,
       164.0,
       22.0
@@ -302,7 +302,7 @@
      "patching_rect": [
       100,
       245,
-      200,
+      190,
       20.0
      ],
      "text": "pitch (0.25..4)",
@@ -316,7 +316,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       245,
       180.0,
       22.0
@@ -374,7 +374,7 @@
      "patching_rect": [
       100,
       285,
-      200,
+      190,
       20.0
      ],
      "text": "duration (s) (0.01..0.5)",
@@ -388,7 +388,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       285,
       164.0,
       22.0
@@ -446,7 +446,7 @@
      "patching_rect": [
       100,
       325,
-      200,
+      190,
       20.0
      ],
      "text": "density (grains/s) (2..200)",
@@ -460,7 +460,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       325,
       196.0,
       22.0
@@ -518,7 +518,7 @@
      "patching_rect": [
       100,
       365,
-      200,
+      190,
       20.0
      ],
      "text": "jitter (0..1)",
@@ -532,7 +532,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       365,
       188.0,
       22.0
@@ -590,7 +590,7 @@
      "patching_rect": [
       100,
       405,
-      200,
+      190,
       20.0
      ],
      "text": "volume (0..1)",
@@ -604,7 +604,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      300,
+      295,
       405,
       140.0,
       22.0

@@ -720,7 +720,7 @@
      "patching_rect": [
       1300,
       205,
-      200,
+      190,
       20.0
      ],
      "text": "position (0..1)",
@@ -734,7 +734,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       205,
       164.0,
       22.0
@@ -792,7 +792,7 @@
      "patching_rect": [
       1300,
       245,
-      200,
+      190,
       20.0
      ],
      "text": "pitch (0.25..4)",
@@ -806,7 +806,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       245,
       180.0,
       22.0
@@ -864,7 +864,7 @@
      "patching_rect": [
       1300,
       285,
-      200,
+      190,
       20.0
      ],
      "text": "duration (s) (0.01..0.5)",
@@ -878,7 +878,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       285,
       164.0,
       22.0
@@ -936,7 +936,7 @@
      "patching_rect": [
       1300,
       325,
-      200,
+      190,
       20.0
      ],
      "text": "density (grains/s) (2..200)",
@@ -950,7 +950,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       325,
       196.0,
       22.0
@@ -1008,7 +1008,7 @@
      "patching_rect": [
       1300,
       365,
-      200,
+      190,
       20.0
      ],
      "text": "jitter (0..1)",
@@ -1022,7 +1022,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       365,
       188.0,
       22.0
@@ -1080,7 +1080,7 @@
      "patching_rect": [
       1300,
       405,
-      200,
+      190,
       20.0
      ],
      "text": "volume (0..1)",
@@ -1094,7 +1094,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1500,
+      1495,
       405,
       140.0,
       22.0
@@ -1276,7 +1276,7 @@
      "numoutlets": 2,
      "patching_rect": [
       1820,
-      490,
+      670,
       60.0,
       22.0
      ],
@@ -1316,7 +1316,7 @@
      "patching_rect": [
       1700,
       385,
-      180,
+      190,
       20.0
      ],
      "text": "tempo (bpm) (40..200)",
@@ -1330,7 +1330,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1880,
+      1895,
       385,
       196.0,
       22.0
@@ -1349,7 +1349,7 @@
      "numoutlets": 1,
      "patching_rect": [
       1820,
-      520,
+      700,
       36.0,
       22.0
      ],
@@ -1388,7 +1388,7 @@
      "patching_rect": [
       1700,
       420,
-      180,
+      190,
       20.0
      ],
      "text": "temperature (0.1..1.5)",
@@ -1402,7 +1402,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      1880,
+      1895,
       420,
       244.0,
       22.0
@@ -1421,7 +1421,7 @@
      "numoutlets": 1,
      "patching_rect": [
       1865,
-      520,
+      700,
       44.0,
       22.0
      ],

@@ -297,7 +297,7 @@
      "numoutlets": 2,
      "patching_rect": [
       220,
-      490,
+      670,
       60.0,
       22.0
      ],
@@ -337,7 +337,7 @@
      "patching_rect": [
       100,
       385,
-      180,
+      190,
       20.0
      ],
      "text": "tempo (bpm) (40..200)",
@@ -351,7 +351,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      280,
+      295,
       385,
       196.0,
       22.0
@@ -370,7 +370,7 @@
      "numoutlets": 1,
      "patching_rect": [
       220,
-      520,
+      700,
       36.0,
       22.0
      ],
@@ -409,7 +409,7 @@
      "patching_rect": [
       100,
       420,
-      180,
+      190,
       20.0
      ],
      "text": "temperature (0.1..1.5)",
@@ -423,7 +423,7 @@
      "numinlets": 1,
      "numoutlets": 1,
      "patching_rect": [
-      280,
+      295,
       420,
       244.0,
       22.0
@@ -442,7 +442,7 @@
      "numoutlets": 1,
      "patching_rect": [
       265,
-      520,
+      700,
       44.0,
       22.0
      ],

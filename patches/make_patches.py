@@ -156,7 +156,29 @@ def trajectory(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> No
     p.connect(speed_default, 0, speed)
 
 
-GRANULATOR = (
+Control = tuple[str, str, float, float, float]  # label, address, low, high, default
+
+
+def number_controls(p: Patcher, controls: tuple[Control, ...], ox: float, top: float,
+                    spacing: float, udpsend: str, start: str) -> None:
+    """A number box per control, each sending its address, set to its default on load."""
+    order = p.obj("t " + " ".join("b" for _ in controls), ox + 200, top + 285,
+                  outlets=len(controls))
+    p.connect(start, 0, order)
+    for index, (label, address, low, high, default) in enumerate(controls):
+        y = top + index * spacing
+        dial = p.box("flonum", ox, y, 70.0, 22.0, 1, 2, minimum=low, maximum=high,
+                     outlettype=["", "bang"])
+        p.comment(f"{label} ({low:g}..{high:g})", ox + 80, y, 190)
+        prepend = p.obj(f"prepend {address}", ox + 275, y)
+        p.connect(dial, 0, prepend)
+        p.connect(prepend, 0, udpsend)
+        preset = p.message(f"{default:g}", ox + 200 + index * 45, top + 315)
+        p.connect(order, len(controls) - 1 - index, preset)
+        p.connect(preset, 0, dial)
+
+
+GRANULATOR: tuple[Control, ...] = (
     # label, address, low, high, default
     ("position", "/grain/pos", 0.0, 1.0, 0.5),
     ("pitch", "/grain/pitch", 0.25, 4.0, 1.0),
@@ -170,25 +192,12 @@ GRANULATOR = (
 def granulator(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
     p.comment("Granulator: read position, pitch, grain length, grains per second, "
               "scatter, volume, and PANIC.", ox, oy, 320)
-    order = p.obj("t " + " ".join("b" for _ in GRANULATOR), ox + 200, oy + 330,
-                  outlets=len(GRANULATOR))
-    p.connect(start, 0, order)
-    for index, (label, address, low, high, default) in enumerate(GRANULATOR):
-        y = oy + 45 + index * 40
-        dial = p.box("flonum", ox, y, 70.0, 22.0, 1, 2, minimum=low, maximum=high,
-                     outlettype=["", "bang"])
-        p.comment(f"{label} ({low:g}..{high:g})", ox + 80, y, 200)
-        prepend = p.obj(f"prepend {address}", ox + 280, y)
-        p.connect(dial, 0, prepend)
-        p.connect(prepend, 0, udpsend)
-        preset = p.message(f"{default:g}", ox + 200 + index * 45, oy + 360)
-        p.connect(order, len(GRANULATOR) - 1 - index, preset)
-        p.connect(preset, 0, dial)
+    number_controls(p, GRANULATOR, ox, oy + 45, 40, udpsend, start)
     panic = p.message("/panic", ox, oy + 300)
     p.connect(panic, 0, udpsend)
 
 
-COMPOSER = (
+COMPOSER: tuple[Control, ...] = (
     # label, address, low, high, default
     ("tempo (bpm)", "/compose/tempo", 40.0, 200.0, 90.0),
     ("temperature", "/compose/temperature", 0.1, 1.5, 0.4),
@@ -213,20 +222,7 @@ def voice(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
     stop = p.message("/compose/stop", ox + 130, oy + 190)
     p.connect(play, 0, udpsend)
     p.connect(stop, 0, udpsend)
-    order = p.obj("t " + " ".join("b" for _ in COMPOSER), ox + 200, oy + 330,
-                  outlets=len(COMPOSER))
-    p.connect(start, 0, order)
-    for index, (label, address, low, high, default) in enumerate(COMPOSER):
-        y = oy + 225 + index * 35
-        dial = p.box("flonum", ox, y, 70.0, 22.0, 1, 2, minimum=low, maximum=high,
-                     outlettype=["", "bang"])
-        p.comment(f"{label} ({low:g}..{high:g})", ox + 80, y, 180)
-        prepend = p.obj(f"prepend {address}", ox + 260, y)
-        p.connect(dial, 0, prepend)
-        p.connect(prepend, 0, udpsend)
-        preset = p.message(f"{default:g}", ox + 200 + index * 45, oy + 360)
-        p.connect(order, len(COMPOSER) - 1 - index, preset)
-        p.connect(preset, 0, dial)
+    number_controls(p, COMPOSER, ox, oy + 225, 35, udpsend, start)
 
 
 def write_all() -> None:

@@ -19,6 +19,12 @@ def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
     return state[name].detach().cpu().numpy().astype(np.float32)
 
 
+def gumbel_noise(random: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    """Gumbel(0, 1) samples: argmax(logits / T + noise) samples softmax(logits / T)."""
+    uniform = random.random(shape, dtype=np.float32)
+    return -np.log(-np.log(uniform + 1e-12) + 1e-12)
+
+
 class FastVoiceBank:
     """``voices`` generators advancing together; same interface as the scripted bank."""
 
@@ -98,8 +104,7 @@ class FastVoiceBank:
         for chunk in range(0, steps, NOISE_CHUNK):
             # Noise for a chunk at a time: one draw, small enough to stay in cache.
             count = min(NOISE_CHUNK, steps - chunk)
-            uniform = self._random.random((count, self.voices, self.levels), dtype=np.float32)
-            gumbel = -np.log(-np.log(uniform + 1e-12) + 1e-12)
+            gumbel = gumbel_noise(self._random, (count, self.voices, self.levels))
             for offset in range(count):
                 logits = self.step_logits(condition[:, chunk + offset])
                 chosen = np.argmax(logits * inverse + gumbel[offset], axis=1)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-NOISE_CHUNK = 512
+from synth.fast_voice import NOISE_CHUNK, gumbel_noise
 
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
@@ -137,8 +137,7 @@ class FastWaveNetBank:
         inverse = 1.0 / temperature
         for chunk in range(0, steps, NOISE_CHUNK):
             count = min(NOISE_CHUNK, steps - chunk)
-            uniform = self._random.random((count, self.voices, self.levels), dtype=np.float32)
-            gumbel = -np.log(-np.log(uniform + 1e-12) + 1e-12)
+            gumbel = gumbel_noise(self._random, (count, self.voices, self.levels))
             gates = self.condition_gates(condition[:, chunk:chunk + count])
             if self._kernel is not None:
                 self.position = self._kernel(

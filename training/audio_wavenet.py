@@ -28,7 +28,7 @@ from training.grain_dataset import DatasetError
 from training.loop import LoopSettings
 from training.plots import plot_loss_curve
 from training.quantize import quantize
-from training.run_folder import open_run, write_run_config
+from training.run_folder import loop_config, open_run, write_run_config
 from training.voice_networks import VoiceModelConfig, build_voice_network
 from training.wavenet import WaveNet
 
@@ -151,9 +151,7 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         "data": str(args.data.resolve()),
         "sample_rate": args.sample_rate,
         "model": asdict(model),
-        "loop": {"steps": args.steps, "batch_size": args.batch_size,
-                 "learning_rate": args.learning_rate, "eval_every": args.eval_every,
-                 "checkpoint_every": args.checkpoint_every, "seed": args.seed},
+        "loop": loop_config(args),
     }
 
 

@@ -14,7 +14,7 @@ from training.composer_dataset import ComposerDataset, build_composer_dataset
 from training.composer_task import ComposerConfig, ComposerTask
 from training.distributed import ProcessGroup, barrier
 from training.loop import LoopSettings
-from training.run_folder import open_run, write_run_config
+from training.run_folder import loop_config, open_run, write_run_config
 
 
 def prepare_composer_run(args: argparse.Namespace, command: str,
@@ -56,7 +56,5 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         "pitches": args.pitches,
         "steps_per_quarter": args.steps_per_quarter,
         "model": asdict(model),
-        "loop": {"steps": args.steps, "batch_size": args.batch_size,
-                 "learning_rate": args.learning_rate, "eval_every": args.eval_every,
-                 "checkpoint_every": args.checkpoint_every, "seed": args.seed},
+        "loop": loop_config(args),
     }

@@ -11,10 +11,9 @@ from torch import nn
 from synth.model_file import FORMAT_VERSION, KIND_COMPOSER, validate_metadata
 from synth.piano_roll import HELD
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from training.code_version import code_version
 from training.composer import ComposerLSTM, roll_features
 from training.export_grains import ExportError, write_model_file
-from training.run_folder import read_run_config
+from training.run_folder import provenance, read_run_config
 
 
 class ScriptedComposer(nn.Module):
@@ -99,11 +98,7 @@ def export_composer_run(run_dir: Path, out: Path) -> dict[str, Any]:
         "steps_per_bar": model_config["steps_per_bar"],
         "top_line_center": config.get("data_summary", {}).get("top_line_center", 72.0),
         "held_out_evaluation": last_eval,
-        "training_data": {"folder": config["data"], **config.get("data_summary", {})},
-        "training_command": config.get("command", ""),
-        "training_steps": int(state["step"]),
-        "model_config": model_config,
-        "code_version": code_version(),
+        **provenance(config, state["step"]),
     }
     validate_metadata(metadata, source="export")
     write_model_file(ScriptedComposer(model.eval()), metadata, out,

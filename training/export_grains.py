@@ -22,10 +22,9 @@ from synth.model_file import (
 )
 from synth.torchscript import load_torchscript, torchscript_warnings_silenced
 from training.checkpoint import atomic_write_bytes
-from training.code_version import code_version
 from training.grain_dataset import GrainDataset
 from training.grain_run import load_trained_run
-from training.run_folder import read_run_config
+from training.run_folder import provenance, read_run_config
 from training.vae import GrainVAE
 
 NN_TILDE_TEST_LENGTH = 8192
@@ -128,11 +127,7 @@ def grain_metadata(
         "latent_pca_axes": axes.tolist(),
         "latent_pca_explained": (variance / variance.sum()).tolist(),
         "latent_pca_xy_range": xy_range.tolist(),
-        "training_data": {"folder": config.get("data"), **dataset.summary()},
-        "training_command": config.get("command", ""),
-        "training_steps": trained_steps,
-        "model_config": config.get("model", {}),
-        "code_version": code_version(),
+        **provenance(config, trained_steps, dataset.summary()),
     }
 
 

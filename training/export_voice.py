@@ -10,11 +10,10 @@ from torch import nn
 
 from synth.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
 from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
-from training.code_version import code_version
 from training.export_grains import ExportError, write_model_file
 from training.note_dataset import build_voice_dataset
 from training.quantize import dequantize, quantize
-from training.run_folder import read_run_config
+from training.run_folder import provenance, read_run_config
 from training.samplernn import CONDITION_FEATURES, SampleRNN
 from training.voice_networks import (
     VoiceModelConfig,
@@ -150,11 +149,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
         "condition_features": ["pitch_octaves_from_c4", "velocity", "counter_fraction"],
         "trained_notes": dataset.notes,
         "held_out_notes": list(model_config["held_out_notes"]),
-        "training_data": {"folder": config["data"], **config.get("data_summary", {})},
-        "training_command": config.get("command", ""),
-        "training_steps": int(state["step"]),
-        "model_config": model_config,
-        "code_version": code_version(),
+        **provenance(config, state["step"]),
     }
     validate_metadata(metadata, source="export")
     write_model_file(scripted_bank(model, voices), metadata, out,

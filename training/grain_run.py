@@ -12,7 +12,13 @@ from training.distributed import ProcessGroup, barrier
 from training.grain_dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
 from training.grain_task import GRAIN_PRESETS, GrainModelConfig, GrainTask
 from training.loop import LoopSettings
-from training.run_folder import RunError, open_run, read_run_config, write_run_config
+from training.run_folder import (
+    RunError,
+    loop_config,
+    open_run,
+    read_run_config,
+    write_run_config,
+)
 from training.vae import GrainVAE
 
 DATASET_NAME = "dataset.npz"
@@ -74,14 +80,7 @@ def _new_run_config(args: argparse.Namespace, command: str) -> dict:
         "data": str(args.data.resolve()),
         "dataset": asdict(_dataset_config_from_args(args)),
         "model": asdict(model),
-        "loop": {
-            "steps": args.steps,
-            "batch_size": args.batch_size,
-            "learning_rate": args.learning_rate,
-            "eval_every": args.eval_every,
-            "checkpoint_every": args.checkpoint_every,
-            "seed": args.seed,
-        },
+        "loop": loop_config(args),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +14,25 @@ CONFIG_NAME = "config.json"
 
 class RunError(Exception):
     """A run folder that cannot be started or resumed as asked."""
+
+
+def loop_config(args: argparse.Namespace) -> dict:
+    """The shared loop's settings, as a run folder stores them."""
+    return {"steps": args.steps, "batch_size": args.batch_size,
+            "learning_rate": args.learning_rate, "eval_every": args.eval_every,
+            "checkpoint_every": args.checkpoint_every, "seed": args.seed}
+
+
+def provenance(config: dict, steps: int, training_data: dict | None = None) -> dict:
+    """Where an exported model came from: data, command, steps, settings, code version."""
+    from training.code_version import code_version
+
+    data = training_data if training_data is not None else config.get("data_summary", {})
+    return {"training_data": {"folder": config.get("data"), **data},
+            "training_command": config.get("command", ""),
+            "training_steps": int(steps),
+            "model_config": config.get("model", {}),
+            "code_version": code_version()}
 
 
 def read_run_config(run_dir: Path) -> dict:

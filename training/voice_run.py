@@ -11,7 +11,7 @@ from training.distributed import ProcessGroup, barrier
 from training.loop import LoopSettings
 from training.note_dataset import build_voice_dataset
 from training.note_render import parse_notes
-from training.run_folder import open_run, write_run_config
+from training.run_folder import loop_config, open_run, write_run_config
 from training.voice_networks import VoiceModelConfig
 from training.voice_task import VoiceTask
 
@@ -48,7 +48,5 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         "sample_rate": args.sample_rate,
         "counter_cap": args.counter_cap,
         "model": asdict(model),
-        "loop": {"steps": args.steps, "batch_size": args.batch_size,
-                 "learning_rate": args.learning_rate, "eval_every": args.eval_every,
-                 "checkpoint_every": args.checkpoint_every, "seed": args.seed},
+        "loop": loop_config(args),
     }
