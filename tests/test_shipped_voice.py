@@ -60,3 +60,24 @@ def test_two_notes_an_octave_apart_sound_an_octave_apart(tmp_path: Path) -> None
     assert len(sounding) >= 2, f"dead notes in most renders: {ratios}"
     for ratio in sounding:
         assert abs(1200 * np.log2(ratio / 2.0)) < 50, f"ratios {ratios}"
+
+
+WAVENET_VOICE = DEFAULT_VOICE.with_name("voice-wavenet.pt")
+
+
+@pytest.mark.skipif(not WAVENET_VOICE.is_file(), reason="no shipped WaveNet voice")
+def test_shipped_wavenet_voice_plays_a_midi_note(tmp_path: Path) -> None:
+    metadata = read_metadata(WAVENET_VOICE)
+    assert metadata["architecture"] == "wavenet" and metadata["trained_notes"] == [
+        41, 43, 45, 46, 48]
+    midi = mido.MidiFile(ticks_per_beat=480)
+    midi.tracks.append(mido.MidiTrack([
+        mido.Message("note_on", note=45, velocity=100, time=0),
+        mido.Message("note_off", note=45, time=960)]))  # 1 s at 120 bpm
+    midi.save(str(tmp_path / "a2.mid"))
+    render_midi(WAVENET_VOICE, tmp_path / "a2.mid", tmp_path / "a2.wav", seed=1)
+    audio, rate = soundfile.read(tmp_path / "a2.wav", dtype="float32")
+    held = audio[int(0.2 * rate):rate]
+    assert np.isfinite(audio).all() and np.sqrt(np.mean(held**2)) > 10 ** (-40 / 20)
+    assert len(audio) >= 1.6 * rate, "the note, its 0.5 s release and a tail"
+    assert np.abs(audio[-int(0.05 * rate):]).max() < 1e-3, "and then it ends"
