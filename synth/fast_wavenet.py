@@ -70,7 +70,7 @@ class FastWaveNetBank:
         self.residual_weights = np.stack(residual_weights)  # [L, C, C]
         self.residual_bias = np.stack(residual_bias)  # [L, C]
         self.layer_skip_weights = np.ascontiguousarray(np.stack(skip_weights))  # [L, C, S]
-        self.skip_weights = np.concatenate(skip_weights)  # [L * C, S]
+        self.skip_weights = self.layer_skip_weights.reshape(-1, self.layer_skip_weights.shape[2])
         self.skip_bias = np.asarray(skip_bias, np.float32)
         self.head = [(_numpy(state, f"head.{i}.weight").T.copy(),
                       _numpy(state, f"head.{i}.bias")) for i in (1, 3)]

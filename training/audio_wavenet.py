@@ -8,7 +8,6 @@ be decoded, or holds non-finite samples, is skipped and named.
 from __future__ import annotations
 
 import argparse
-import copy
 import hashlib
 import logging
 import math
@@ -22,6 +21,7 @@ from torch import nn
 from torch.nn import functional
 
 from training.audio_files import AudioDecodeError, find_audio_files, load_mono
+from training.checkpoint import cpu_model
 from training.code_version import code_version
 from training.distributed import ProcessGroup, barrier
 from training.grain_dataset import DatasetError
@@ -101,8 +101,7 @@ class AudioWaveNetTask:
 
     def write_evaluation_outputs(self, model: nn.Module, step: int, history: dict) -> None:
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key="held_out_bits_per_sample")
-        on_cpu = model if next(model.parameters()).device.type == "cpu" else \
-            copy.deepcopy(model).cpu()
+        on_cpu = cpu_model(model)
         audio = generate_audio(on_cpu, PREVIEW_SECONDS, self.sample_rate, seed=step)
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)
@@ -157,7 +156,7 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
 
 def load_audio_wavenet(run_dir: Path) -> tuple[WaveNet, int]:
     """The trained model of an ``audio-wavenet`` run folder, and its sample rate."""
-    from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+    from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
     from training.run_folder import RunError, read_run_config
 
     config = read_run_config(run_dir)
@@ -166,5 +165,5 @@ def load_audio_wavenet(run_dir: Path) -> tuple[WaveNet, int]:
                        "(deepnote-train wavenet)")
     model = build_voice_network(replace(VoiceModelConfig(),
                                         **{**config["model"], "held_out_notes": ()}))
-    model.load_state_dict(load_checkpoint(run_dir / CHECKPOINT_NAME)["model"])
+    load_weights(model, load_checkpoint(run_dir / CHECKPOINT_NAME), run_dir, "WaveNet")
     return model.eval(), int(config["sample_rate"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import tempfile
 from collections.abc import Callable
@@ -15,6 +16,23 @@ CHECKPOINT_NAME = "checkpoint.pt"
 
 class CheckpointError(Exception):
     """A checkpoint that is missing, unreadable or does not belong to this run."""
+
+
+def cpu_model(model: torch.nn.Module) -> torch.nn.Module:
+    """The model itself when it is on the CPU, else a CPU copy (training goes on)."""
+    if next(model.parameters()).device.type == "cpu":
+        return model
+    return copy.deepcopy(model).cpu()
+
+
+def load_weights(model: torch.nn.Module, state: dict[str, Any], run_dir: Path, what: str,
+                 error: type[Exception] = CheckpointError) -> None:
+    """Put a checkpoint's weights into ``model``; ``error`` names the mismatch in one line."""
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as mismatch:
+        first = str(mismatch).strip().splitlines()[-1].strip()
+        raise error(f"{run_dir}: checkpoint does not fit the {what} ({first})") from mismatch
 
 
 def atomic_write_bytes(

@@ -13,6 +13,7 @@ from torch import nn
 from torch.nn import functional
 
 from synth.piano_roll import RollRange, write_roll_midi
+from training.checkpoint import cpu_model
 from training.composer import ComposerLSTM, focal_loss, onset_precision_recall
 from training.composer_dataset import ComposerDataset
 from training.plots import plot_loss_curve
@@ -104,7 +105,7 @@ class ComposerTask:
         key = next(k for k in history["eval"][-1] if k.endswith("focal_loss"))
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key=key)
         seed_roll = (self.test_rolls or self.train_rolls)[0][:self.config.steps_per_bar]
-        composer = ScriptedComposer(_on_cpu(model).eval())
+        composer = ScriptedComposer(cpu_model(model).eval())
         torch.manual_seed(step)
         with torch.no_grad():
             composed = composer.compose(torch.from_numpy(seed_roll.astype(np.int64)),
@@ -115,9 +116,3 @@ class ComposerTask:
                         previews / f"step{step:06d}.mid", roll_range, PREVIEW_TEMPO_BPM)
         model.train()
 
-
-def _on_cpu(model: nn.Module) -> ComposerLSTM:
-    import copy
-
-    return model if next(model.parameters()).device.type == "cpu" else \
-        copy.deepcopy(model).cpu()

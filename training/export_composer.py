@@ -10,7 +10,7 @@ from torch import nn
 
 from synth.model_file import FORMAT_VERSION, KIND_COMPOSER, validate_metadata
 from synth.piano_roll import HELD
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.composer import ComposerLSTM, roll_features
 from training.export_grains import ExportError, write_model_file
 from training.run_folder import provenance, read_run_config
@@ -82,11 +82,7 @@ def export_composer_run(run_dir: Path, out: Path) -> dict[str, Any]:
     model = ComposerLSTM(pitches=config["pitches"], steps_per_bar=model_config["steps_per_bar"],
                          hidden=model_config["hidden"], layers=model_config["layers"],
                          dropout=model_config["dropout"])
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        raise ExportError(f"{run_dir}: checkpoint does not fit the composer ({first})") from error
+    load_weights(model, state, run_dir, "composer", ExportError)
     last_eval = state["history"]["eval"][-1] if state["history"]["eval"] else {}
     metadata = {
         "format_version": FORMAT_VERSION,

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from synth.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
-from training.checkpoint import CHECKPOINT_NAME, load_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.export_grains import ExportError, write_model_file
 from training.note_dataset import build_voice_dataset
 from training.quantize import dequantize, quantize
@@ -129,11 +129,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
     model_config = config["model"]
     model = build_voice_network(VoiceModelConfig(
         **{**model_config, "held_out_notes": tuple(model_config["held_out_notes"])}))
-    try:
-        model.load_state_dict(state["model"])
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        raise ExportError(f"{run_dir}: checkpoint does not fit the voice ({first})") from error
+    load_weights(model, state, run_dir, "voice", ExportError)
     dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
                                   config["counter_cap"])
     metadata = {

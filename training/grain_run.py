@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from training.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
+from training.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.code_version import code_version
 from training.distributed import ProcessGroup, barrier
 from training.grain_dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
@@ -50,12 +50,7 @@ def load_trained_run(run_dir: Path) -> TrainedGrainRun:
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     dataset = load_run_dataset(run_dir)
     vae = GrainVAE(grain_size=dataset.config.grain_size)
-    try:
-        vae.load_state_dict(state["model"])
-    except RuntimeError as error:
-        first = str(error).strip().splitlines()[-1].strip()
-        raise CheckpointError(f"{run_dir}: checkpoint does not fit the grain VAE ({first})"
-                              ) from error
+    load_weights(vae, state, run_dir, "grain VAE")
     return TrainedGrainRun(config, dataset, state, vae.eval())
 
 

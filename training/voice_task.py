@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import math
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional
 
+from training.checkpoint import cpu_model
 from training.note_dataset import NoteClip, VoiceDataset
 from training.plots import plot_loss_curve
 from training.quantize import quantize
@@ -118,8 +118,7 @@ class VoiceTask:
             torch.from_numpy(clip.pitch[start:start + length]),
             torch.from_numpy(clip.velocity[start:start + length]),
             torch.from_numpy(clip.remaining[start:start + length]), self.dataset.counter_cap)
-        on_cpu = model if next(model.parameters()).device.type == "cpu" else \
-            copy.deepcopy(model).cpu()
+        on_cpu = cpu_model(model)
         generator = streaming_generator(on_cpu, seed=step)
         audio = generator.audio(generator.generate(condition[None].float()))[0].numpy()
         previews = self.run_dir / "previews"
