@@ -77,8 +77,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--list-midi", action="store_true",
                         help="list MIDI inputs and exit")
     parser.add_argument("--voice-lead-ms", type=float, default=12.0,
-                        help="how far ahead of playback the voice generates (default 12 ms; "
-                             "raise it if the log reports underruns)")
+                        help="how soon after a key press the voice is heard (default 12 ms)")
+    parser.add_argument("--voice-horizon-ms", type=float, default=80.0,
+                        help="how far ahead of playback held notes are generated (default "
+                             "80 ms; raise it if the log reports underruns)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
@@ -147,6 +149,9 @@ def _check_arguments(args: argparse.Namespace) -> None:
     _choose_composer(args)
     if not 2.0 <= args.voice_lead_ms <= 500.0:
         raise UsageError("--voice-lead-ms must be 2..500")
+    if not args.voice_lead_ms <= args.voice_horizon_ms <= 1000.0:
+        raise UsageError("--voice-horizon-ms must be at least --voice-lead-ms and at most "
+                         "1000")
     if args.midi_file and args.score:
         raise UsageError("--midi-file and --score render different instruments; pick one")
     if args.preset:
@@ -229,7 +234,8 @@ def _play(args: argparse.Namespace, metadata: dict) -> int:
     if args.voice is not None:
         voice_metadata = _voice_metadata(args.voice)
         voice_options = VoiceOptions(
-            model_path=str(args.voice), lead_ms=args.voice_lead_ms, midi_in=args.midi_in,
+            model_path=str(args.voice), lead_ms=args.voice_lead_ms,
+            horizon_ms=args.voice_horizon_ms, midi_in=args.midi_in,
             midi_api=args.midi_api, midi_client=f"{args.jack_name}-midi",
             composer_path=str(args.composer) if args.composer else None, seed=args.seed,
             log_level=logging.getLogger().level)

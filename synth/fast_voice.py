@@ -12,7 +12,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from synth.bank_state import Rewindable
+
 NOISE_CHUNK = 512
+COUNTER_FEATURE = 2  # pitch, velocity, counter: the voice file's conditioning
 
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
@@ -25,8 +28,10 @@ def gumbel_noise(random: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
     return -np.log(-np.log(uniform + 1e-12) + 1e-12)
 
 
-class FastVoiceBank:
+class FastVoiceBank(Rewindable):
     """``voices`` generators advancing together; same interface as the scripted bank."""
+
+    STATE_ARRAYS = ("history", "top_state", "bottom_state", "from_top", "from_bottom")
 
     def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0) -> None:
         state = scripted.state_dict()
@@ -34,6 +39,8 @@ class FastVoiceBank:
         self.bottom_frame = int(scripted.bottom_frame)
         self.dim = int(scripted.dim)
         self.voices = voices
+        # Files from before the held offset have no such attribute: no offset.
+        self.held_offset = float(getattr(scripted, "held_offset", 0.0))
         self.class_values = _numpy(state, "class_values")
         self.silence = int(scripted.silence)
         levels = len(self.class_values)
@@ -71,8 +78,18 @@ class FastVoiceBank:
         for array in (self.top_state, self.bottom_state, self.from_top, self.from_bottom):
             array[voice] = 0.0
 
+    def network_condition(self, condition: np.ndarray) -> np.ndarray:
+        """The file's conditioning [..., 3] as the network reads it (the held offset)."""
+        condition = np.array(condition, dtype=np.float32)  # a copy: the caller's stays
+        counter = condition[..., COUNTER_FEATURE]
+        counter += np.float32(self.held_offset) * (counter >= 1.0)
+        return condition
+
     def step_logits(self, condition: np.ndarray) -> np.ndarray:
-        """Logits [voices, levels] of the next sample (condition [voices, 3])."""
+        """Logits [voices, levels] of the next sample (condition [voices, features]).
+
+        ``condition`` is one sample of :meth:`network_condition`.
+        """
         top, bottom = self.top_frame, self.bottom_frame
         if self.position % top == 0:
             frame = self.class_values[self.history[:, -top:]]
@@ -98,7 +115,7 @@ class FastVoiceBank:
     def generate(self, condition: np.ndarray, temperature: float = 1.0) -> np.ndarray:
         """Audio [voices, N] for condition [voices, N, 3]; every state carries on."""
         steps = condition.shape[1]
-        condition = np.ascontiguousarray(condition, dtype=np.float32)
+        condition = self.network_condition(condition)
         audio = np.empty((self.voices, steps), np.float32)
         inverse = 1.0 / temperature
         for chunk in range(0, steps, NOISE_CHUNK):

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.bank_state import Rewindable
 from synth.fast_voice import NOISE_CHUNK, gumbel_noise
 
 
@@ -30,8 +31,10 @@ def _compiled_kernel() -> Any:
     return wavenet_kernel.generate_block
 
 
-class FastWaveNetBank:
+class FastWaveNetBank(Rewindable):
     """``voices`` WaveNet generators advancing together; the scripted bank's interface."""
+
+    STATE_ARRAYS = ("queues", "last")
 
     def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0,
                  compiled: bool = True) -> None:

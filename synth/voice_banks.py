@@ -7,6 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 import torch
 
+from synth.bank_state import BankState
 from synth.fast_voice import FastVoiceBank
 from synth.fast_wavenet import FastWaveNetBank
 from synth.model_file import voice_architecture
@@ -20,6 +21,10 @@ class VoiceBank(Protocol):
     def reset_all(self) -> None: ...
 
     def generate(self, condition: np.ndarray, temperature: float = 1.0) -> np.ndarray: ...
+
+    def snapshot(self) -> BankState: ...
+
+    def restore(self, state: BankState) -> None: ...
 
 
 def open_voice_bank(scripted: torch.jit.ScriptModule, metadata: dict[str, Any], voices: int,

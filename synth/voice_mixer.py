@@ -10,13 +10,22 @@ the edges of the keyboard, not a second instrument).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
+from synth.bank_state import BankState
 from synth.voice_banks import VoiceBank, open_voice_bank
-from synth.voice_notes import VoiceAllocator
+from synth.voice_notes import AllocatorState, VoiceAllocator
+
+
+@dataclass(frozen=True)
+class MixerState:
+    bank: BankState
+    allocator: AllocatorState
+    transposed: dict[int, tuple[Resampled, ResampledState]]
 
 
 class VoiceMixer:
@@ -46,6 +55,21 @@ class VoiceMixer:
         self.bank.reset_all()
         return samples / rate / max(elapsed, 1e-9)
 
+    def snapshot(self) -> MixerState:
+        """Everything the next blocks depend on (see :meth:`restore`)."""
+        return MixerState(self.bank.snapshot(), self.allocator.snapshot(),
+                          {voice: (resampled, resampled.snapshot())
+                           for voice, resampled in self._transposed.items()})
+
+    def restore(self, state: MixerState) -> None:
+        """Back to where ``state`` was taken: the blocks after it will be made again."""
+        self.bank.restore(state.bank)
+        self.allocator.restore(state.allocator)
+        self._transposed = {}
+        for voice, (resampled, resampled_state) in state.transposed.items():
+            resampled.restore(resampled_state)
+            self._transposed[voice] = resampled
+
     def next_block(self, length: int) -> np.ndarray:
         """The next ``length`` samples of all notes, each scaled by its velocity."""
         busy = self.allocator.sounding > 0
@@ -74,6 +98,13 @@ class VoiceMixer:
         return mix
 
 
+@dataclass(frozen=True)
+class ResampledState:
+    bank: BankState
+    samples: np.ndarray
+    position: float
+
+
 class Resampled:
     """One voice generated at the model's note and read at ``rate`` times its speed."""
 
@@ -82,6 +113,14 @@ class Resampled:
         self.rate = rate
         self._samples = np.zeros(0, np.float32)
         self._position = 0.0  # fractional read position in _samples
+
+    def snapshot(self) -> ResampledState:
+        return ResampledState(self.bank.snapshot(), self._samples.copy(), self._position)
+
+    def restore(self, state: ResampledState) -> None:
+        self.bank.restore(state.bank)
+        self._samples = state.samples.copy()
+        self._position = state.position
 
     def render(self, condition: np.ndarray) -> np.ndarray:
         """``len(condition)`` output samples; the conditioning is stretched to match."""

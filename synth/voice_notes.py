@@ -9,7 +9,7 @@ oldest note is taken over. New notes begin at the next frame boundary, as in tra
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import mido
 import numpy as np
@@ -72,6 +72,14 @@ class VoiceSlot:
         return self.started >= 0
 
 
+@dataclass(frozen=True)
+class AllocatorState:
+    slots: tuple[VoiceSlot, ...]
+    sustain: bool
+    now: int
+    steals: int
+
+
 class VoiceAllocator:
     def __init__(self, voices: int, counter_cap: int, frame_size: int,
                  trained_range: tuple[int, int] = (0, 127)) -> None:
@@ -82,6 +90,14 @@ class VoiceAllocator:
         self.sustain = False
         self.now = 0
         self.steals = 0
+
+    def snapshot(self) -> AllocatorState:
+        return AllocatorState(tuple(replace(slot) for slot in self.slots), self.sustain,
+                              self.now, self.steals)
+
+    def restore(self, state: AllocatorState) -> None:
+        self.slots = [replace(slot) for slot in state.slots]
+        self.sustain, self.now, self.steals = state.sustain, state.now, state.steals
 
     def note_on(self, pitch: int, velocity: int) -> int:
         if velocity == 0:

@@ -28,12 +28,14 @@ log = logging.getLogger("deepnote.voice")
 STARTUP_TIMEOUT = 120.0
 RESTART_BACKOFF_SECONDS = 2.0
 DEFAULT_LEAD_MS = 12.0
+DEFAULT_HORIZON_MS = 80.0
 
 
 @dataclass(frozen=True)
 class VoiceOptions:
     model_path: str
     lead_ms: float = DEFAULT_LEAD_MS
+    horizon_ms: float = DEFAULT_HORIZON_MS
     midi_in: str | None = None
     midi_api: str | None = None
     midi_client: str = "deepnote"
@@ -51,7 +53,8 @@ class VoicePlayer:
         self._settings = VoiceWorkerSettings(
             model_path=options.model_path, ring_name=self.ring.ring_name,
             clock_name=self.ring.clock_name, ring_size=self.ring.size,
-            lead_samples=round(options.lead_ms * self.rate / 1000), midi_in=options.midi_in,
+            lead_samples=round(options.lead_ms * self.rate / 1000),
+            horizon_samples=round(options.horizon_ms * self.rate / 1000), midi_in=options.midi_in,
             midi_api=options.midi_api, midi_client=options.midi_client,
             composer_path=options.composer_path, seed=options.seed,
             log_level=options.log_level)

@@ -2,7 +2,7 @@ import librosa
 import numpy as np
 import pytest
 
-from training.voice_evaluation import measure_note, note_condition
+from training.voice_evaluation import held_level_drop, measure_note, note_condition
 
 RATE = 16000
 
@@ -24,6 +24,18 @@ def test_pitch_error_is_measured_in_cents(cents):
     assert result["cents"] == pytest.approx(cents, abs=8)
     assert result["voiced_fraction"] > 0.9
     assert abs(result["end_error_seconds"]) < 0.05
+
+
+def test_a_held_note_that_falls_into_its_release_is_caught():
+    hold = RATE
+    steady = _note(45, 0.0, hold, RATE // 4)
+    fallen = steady.copy()
+    fallen[RATE // 2:hold] *= 0.1  # 20 dB down halfway through the held part
+    assert held_level_drop(steady[:hold], RATE) < 1.0
+    assert held_level_drop(fallen[:hold], RATE) == pytest.approx(20.0, abs=0.5)
+    result = measure_note(fallen, 45, RATE, hold, hold + RATE // 4)
+    assert result["held_drop_db"] == pytest.approx(20.0, abs=0.5)
+    assert abs(result["cents"]) < 10, "pyin still hears the pitch: why the level is checked"
 
 
 def test_silence_is_unvoiced_and_has_no_pitch():

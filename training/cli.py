@@ -96,6 +96,11 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target samples per training window (multiple of 16)")
     parser.add_argument("--window-hop", type=int, default=512)
     parser.add_argument("--hold-out", help="notes kept out of training, e.g. F#2,G#2")
+    parser.add_argument("--held-offset", type=float, default=0.5,
+                        help="SampleRNN: the network reads the counter as 1 + this while the "
+                             "key is down, well clear of the release (0: as runs before it)")
+    parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
+                        help="start from another voice run's weights (fine-tuning)")
 
 
 def _train_voice(args: argparse.Namespace, command: str) -> int:

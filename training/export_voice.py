@@ -14,7 +14,7 @@ from training.export_grains import ExportError, write_model_file
 from training.note_dataset import build_voice_dataset
 from training.quantize import dequantize, quantize
 from training.run_folder import provenance, read_run_config
-from training.samplernn import CONDITION_FEATURES, SampleRNN
+from training.samplernn import CONDITION_FEATURES, COUNTER_FEATURE, SampleRNN
 from training.voice_networks import (
     VoiceModelConfig,
     architecture_of,
@@ -48,6 +48,8 @@ class ScriptedVoice(nn.Module):
         self.bottom_frame = model.bottom_frame
         self.dim = model.dim
         self.levels = model.levels
+        self.held_offset = model.held_offset
+        self.counter_feature = COUNTER_FEATURE
         self.voices = voices
         self.position = 0
         self.top_input = model.top_input
@@ -90,8 +92,18 @@ class ScriptedVoice(nn.Module):
         self.from_bottom[voice] = 0.0
 
     @torch.jit.export
+    def network_condition(self, condition: torch.Tensor) -> torch.Tensor:
+        """The conditioning [voices, N, 3] as the network reads it (the held offset)."""
+        counter = self.counter_feature
+        held = (condition[:, :, counter:counter + 1] >= 1.0).float()
+        return torch.cat([condition[:, :, :counter],
+                          condition[:, :, counter:counter + 1] + self.held_offset * held,
+                          condition[:, :, counter + 1:]], dim=2)
+
+    @torch.jit.export
     def generate(self, condition: torch.Tensor, temperature: float) -> torch.Tensor:
         steps = condition.shape[1]
+        condition = self.network_condition(condition)
         audio = torch.empty(self.voices, steps)
         top, bottom = self.top_frame, self.bottom_frame
         for index in range(steps):

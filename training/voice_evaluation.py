@@ -25,6 +25,8 @@ from training.plots import plot_pitch_report
 
 PITCH_TOLERANCE_CENTS = 50.0
 ATTACK_SKIP_SECONDS = 0.15
+LEVEL_SEGMENT_SECONDS = 0.1
+FADE_DB = 12.0  # a held note that loses this much has fallen into its release
 
 
 def note_condition(pitch: float, velocity: float, hold: int, cap: int, tail: int) -> np.ndarray:
@@ -52,7 +54,26 @@ def measure_note(audio: np.ndarray, pitch: int, rate: int, hold: int,
     return {"pitch": pitch, "median_f0_hz": median_f0, "cents": float(cents),
             "voiced_fraction": voiced_fraction,
             "end_error_seconds": (end - requested_end) / rate,
-            "rms_db": float(20 * np.log10(np.sqrt(np.mean(held**2)) + 1e-12))}
+            "rms_db": float(_decibels(np.mean(held**2))),
+            "held_drop_db": held_level_drop(held, rate)}
+
+
+def held_level_drop(held: np.ndarray, rate: int) -> float:
+    """dB between the loudest and the quietest 0.1 s of the held part of a take.
+
+    pyin still finds the pitch of a note that has fallen 20 dB into its release, so pitch
+    figures alone miss a voice that cannot hold a note.
+    """
+    width = int(LEVEL_SEGMENT_SECONDS * rate)
+    segments = held[:len(held) // width * width].reshape(-1, width)
+    if not len(segments):
+        return 0.0
+    levels = _decibels(np.mean(segments**2, axis=1))
+    return float(levels.max() - levels.min())
+
+
+def _decibels(power: np.ndarray | float) -> np.ndarray:
+    return 10 * np.log10(np.asarray(power) + 1e-24)
 
 
 def evaluate_voice(model_path: Path, out_dir: Path, hold_seconds: float = 1.0,
@@ -94,5 +115,8 @@ def _summary(notes: list[dict[str, Any]]) -> dict[str, Any]:
         "median_voiced_fraction": float(np.median([n["voiced_fraction"] for n in notes])),
         # A take that never really starts (the model stays near silence) is a dead note.
         "mostly_unvoiced_takes": float(np.mean([n["voiced_fraction"] < 0.5 for n in notes])),
+        "median_held_rms_db": float(np.median([n["rms_db"] for n in notes])),
+        "takes_that_fade_while_held": float(np.mean([n["held_drop_db"] > FADE_DB
+                                                      for n in notes])),
         "median_end_error_seconds": float(np.median([n["end_error_seconds"] for n in notes])),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from training.quantize import dequantize, quantize
-from training.samplernn import SampleRNN
+from training.samplernn import SampleRNN, held_counter
 
 
 class VoiceGenerator:
@@ -32,6 +32,7 @@ class VoiceGenerator:
     def step_logits(self, condition: torch.Tensor) -> torch.Tensor:
         """Logits [B, levels] for the next sample, given its conditioning [B, 3]."""
         model = self.model
+        condition = held_counter(condition, model.held_offset)
         top, bottom = model.top_frame, model.bottom_frame
         if self.position % top == 0:
             frame = dequantize(self.history[:, -top:], model.levels, model.quantization)

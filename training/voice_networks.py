@@ -28,6 +28,7 @@ class VoiceModelConfig:
     window: int = 1024  # target samples per training window (a multiple of 16)
     window_hop: int = 512
     held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
+    held_offset: float = 0.0  # SampleRNN: counter + this while held (0 in runs before it)
     condition_features: int = CONDITION_FEATURES  # 0: an unconditioned WaveNet
 
 
@@ -41,7 +42,8 @@ def build_voice_network(config: VoiceModelConfig) -> nn.Module:
         raise ValueError(f"unknown voice architecture {config.arch!r} (use one of "
                          f"{', '.join(ARCHITECTURES)})")
     return SampleRNN(dim=config.dim, levels=config.levels,
-                     embedding_dim=config.embedding_dim, quantization=config.quantization)
+                     embedding_dim=config.embedding_dim, quantization=config.quantization,
+                     held_offset=config.held_offset)
 
 
 def context_samples(model: nn.Module) -> int:

@@ -14,6 +14,7 @@ from training.note_render import parse_notes
 from training.run_folder import loop_config, open_run, write_run_config
 from training.voice_networks import VoiceModelConfig
 from training.voice_task import VoiceTask
+from training.warm_start import read_source_weights
 
 
 def prepare_voice_run(args: argparse.Namespace, command: str,
@@ -24,7 +25,10 @@ def prepare_voice_run(args: argparse.Namespace, command: str,
                                   config["counter_cap"])
     model = VoiceModelConfig(**{**config["model"],
                                 "held_out_notes": tuple(config["model"]["held_out_notes"])})
-    task = VoiceTask(dataset, model, run_dir)
+    # A resumed run takes its weights from its own checkpoint, not from where it started.
+    initial = (read_source_weights(Path(config["init_from"]["run_dir"]))[0]
+               if config.get("init_from") and not args.resume else None)
+    task = VoiceTask(dataset, model, run_dir, initial)
     if group.is_main and not args.resume:
         write_run_config(run_dir, {**config, "data_summary": {
             "clips": len(dataset.clips), "notes": dataset.notes,
@@ -39,7 +43,12 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
                              skip_channels=args.skip_channels, stacks=args.stacks,
                              layers_per_stack=args.layers_per_stack,
                              quantization=args.quantization, window=args.window,
-                             window_hop=args.window_hop, held_out_notes=held_out)
+                             window_hop=args.window_hop, held_out_notes=held_out,
+                             held_offset=args.held_offset if args.arch == "samplernn" else 0.0)
+    start = None
+    if args.init_from is not None:
+        _, step = read_source_weights(args.init_from)
+        start = {"run_dir": str(args.init_from.resolve()), "step": step}
     return {
         "kind": "voice",
         "command": command,
@@ -48,5 +57,6 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         "sample_rate": args.sample_rate,
         "counter_cap": args.counter_cap,
         "model": asdict(model),
+        "init_from": start,
         "loop": loop_config(args),
     }

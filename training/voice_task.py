@@ -24,6 +24,7 @@ from training.voice_networks import (
     context_samples,
     streaming_generator,
 )
+from training.warm_start import starting_state
 
 PREVIEW_SECONDS = 0.5
 EVAL_WINDOWS = 512
@@ -59,10 +60,12 @@ def cut_windows(clips: list[NoteClip], config: VoiceModelConfig, counter_cap: in
 
 
 class VoiceTask:
-    def __init__(self, dataset: VoiceDataset, config: VoiceModelConfig, run_dir: Path) -> None:
+    def __init__(self, dataset: VoiceDataset, config: VoiceModelConfig, run_dir: Path,
+                 initial_weights: dict[str, torch.Tensor] | None = None) -> None:
         self.dataset = dataset
         self.config = config
         self.run_dir = run_dir
+        self.initial_weights = initial_weights
         held_out = set(config.held_out_notes)
         self.train_clips = [c for c in dataset.clips if int(c.pitch.max()) not in held_out]
         self.test_clips = [c for c in dataset.clips if int(c.pitch.max()) in held_out]
@@ -79,7 +82,11 @@ class VoiceTask:
         self.fingerprint = digest.hexdigest()[:16]
 
     def build_model(self) -> nn.Module:
-        return build_voice_network(self.config)
+        model = build_voice_network(self.config)
+        if self.initial_weights is not None:
+            model.load_state_dict(starting_state(self.initial_weights, model,
+                                                "--init-from run"))
+        return model
 
     def batch(self, indices: torch.Tensor, device: torch.device) -> tuple:
         return (self.train.classes[indices].to(device), self.train.condition[indices].to(device))

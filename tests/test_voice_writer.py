@@ -1,0 +1,120 @@
+"""The voice writer: filled far ahead while nothing happens, yet input is heard at the lead.
+
+A writer that runs ahead and takes back its lookahead when input arrives must play exactly
+what a writer that never ran ahead plays, sample for sample: same note starts, same model
+noise, a composer's scheduled notes at the same samples.
+"""
+
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from synth.model_file import read_metadata
+from synth.torchscript import load_torchscript
+from synth.voice_mixer import VoiceMixer
+from synth.voice_notes import NoteEvent
+from synth.voice_ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
+from synth.voice_writer import VoiceWriter
+
+RATE = 16000
+LEAD, HORIZON = 192, 1280  # 12 ms and 80 ms
+
+
+def _writer(model, horizon: int) -> tuple[VoiceWriter, VoiceRing]:
+    ring = VoiceRing(ring_size(RATE))
+    ring.clock[READ_TIME] = 0.0  # no extrapolation: the read head is where the test says
+    mixer = VoiceMixer(load_torchscript(model), read_metadata(model), seed=0)
+    return VoiceWriter(mixer, ring, RATE, LEAD, horizon), ring
+
+
+def _perform(writer: VoiceWriter, ring: VoiceRing,
+             script: list[tuple[int, Callable[[VoiceWriter], None]]], end: int) -> np.ndarray:
+    """Move the read head 32 samples at a time, filling as the worker would, and act at
+    the scripted read positions; the ring's samples up to ``end``."""
+    read = 0
+    for at, action in [*script, (end, lambda _: None)]:
+        while read < at:
+            read = min(at, read + 32)
+            ring.clock[READ_INDEX] = read
+            while writer.fill():
+                pass
+        action(writer)
+    return ring.samples[:end].copy()
+
+
+def _on(pitch: int) -> Callable[[VoiceWriter], None]:
+    return lambda writer: writer.play([NoteEvent("on", pitch, 100)])
+
+
+def _off(pitch: int) -> Callable[[VoiceWriter], None]:
+    return lambda writer: writer.play([NoteEvent("off", pitch)])
+
+
+SCRIPT = [(0, _on(41)), (640, _on(45)), (2000, _off(41)), (2600, _on(43))]
+
+
+def test_a_writer_ahead_plays_what_a_writer_at_the_lead_plays(tiny_voice_model):
+    ahead, ahead_ring = _writer(tiny_voice_model, HORIZON)
+    close, close_ring = _writer(tiny_voice_model, LEAD)
+    try:
+        heard_ahead = _perform(ahead, ahead_ring, SCRIPT, end=5000)
+        heard_close = _perform(close, close_ring, SCRIPT, end=5000)
+        assert ahead.write_index - 5000 >= HORIZON - ahead.block
+        assert close.write_index - 5000 <= LEAD + close.block
+        assert ahead.rewinds == 3 and close.rewinds == 0
+        assert np.abs(heard_close).max() > 1e-3, "the notes sound"
+        np.testing.assert_array_equal(heard_ahead, heard_close)
+    finally:
+        ahead_ring.close()
+        close_ring.close()
+
+
+def test_scheduled_notes_are_played_again_where_they_were_after_a_rewind(tiny_voice_model):
+    # A composer's note applied far ahead (at the writer's position), then a key press
+    # before it: the rewind goes back past the composer's note, which is applied again at
+    # the same sample.
+    ahead, ahead_ring = _writer(tiny_voice_model, HORIZON)
+    scheduled_at: list[int] = []
+
+    def schedule(writer: VoiceWriter) -> None:
+        scheduled_at.append(writer.write_index)
+        writer.apply([NoteEvent("on", 48, 90)])
+
+    try:
+        heard_ahead = _perform(ahead, ahead_ring, [(0, _on(41)), (400, schedule),
+                                                   (600, _on(45))], end=4000)
+    finally:
+        ahead_ring.close()
+    (when,) = scheduled_at
+    assert when > 600 + LEAD, "the scheduled note lay beyond the key press's lead point"
+
+    close, close_ring = _writer(tiny_voice_model, LEAD)
+
+    def schedule_when_due(writer: VoiceWriter) -> None:
+        assert writer.write_index == when
+        writer.apply([NoteEvent("on", 48, 90)])
+
+    try:
+        # The writer at the lead reaches the scheduled sample later: when the read head is
+        # a lead before it.
+        heard_close = _perform(close, close_ring, [(0, _on(41)), (600, _on(45)),
+                                                   (when - LEAD, schedule_when_due)],
+                               end=4000)
+    finally:
+        close_ring.close()
+    assert ahead.rewinds == 1
+    np.testing.assert_array_equal(heard_ahead, heard_close)
+
+
+@pytest.mark.parametrize("horizon", [LEAD, HORIZON])
+def test_nothing_sounds_after_all_sound_off(tiny_voice_model, horizon):
+    writer, ring = _writer(tiny_voice_model, horizon)
+    try:
+        heard = _perform(writer, ring, [(0, _on(41)), (1000, lambda w: w.play(
+            [NoteEvent("silence")]))], end=3000)
+    finally:
+        ring.close()
+    assert np.abs(heard[:1000]).max() > 1e-3
+    silent_from = 1000 + LEAD + writer.block
+    assert np.abs(heard[silent_from:]).max() == 0.0
