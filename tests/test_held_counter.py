@@ -1,5 +1,5 @@
-"""The held counter: while a key is down the SampleRNN reads its counter well clear of any
-release, so a held note stays held."""
+"""The held counter: played back, a held key's counter is raised past anything the SampleRNN
+heard in training, so a held note stays held."""
 
 import json
 
@@ -38,16 +38,17 @@ def test_only_the_held_counter_is_raised():
     assert held_counter(condition, 0.0) is condition
 
 
-def test_a_held_voice_computes_the_same_in_training_generation_and_the_synth():
+def test_playback_with_the_offset_is_the_network_told_the_raised_counter():
     torch.manual_seed(0)
-    model = SampleRNN(dim=32, embedding_dim=8, held_offset=0.5).eval()
+    model = SampleRNN(dim=32, embedding_dim=8).eval()
     classes = torch.randint(0, 256, (3, 16 + 64))
     classes[:, :16] = int(quantize(torch.zeros(()), 256, "mu-law"))
     condition = _held_then_released(3, 16 + 64, release_at=48)
     with torch.no_grad():
-        reference = model(classes, condition)
-    generator = VoiceGenerator(model, batch=3)
-    fast = _fast_bank(model, voices=3)
+        reference = model(classes, held_counter(condition, 0.5))
+        assert not torch.allclose(model(classes, condition), reference, atol=1e-3)
+    generator = VoiceGenerator(model, batch=3, held_offset=0.5)
+    fast = _fast_bank(model, voices=3, held_offset=0.5)
     network_condition = fast.network_condition(condition.numpy())
     assert network_condition[0, 0, 2] == 1.5 and condition[0, 0, 2] == 1.0
     stepped, fast_stepped = [], []
@@ -58,11 +59,6 @@ def test_a_held_voice_computes_the_same_in_training_generation_and_the_synth():
         fast.push(classes[:, 16 + index].numpy())
     assert torch.allclose(torch.stack(stepped, 1), reference, atol=1e-5)
     assert np.allclose(np.stack(fast_stepped, 1), reference.numpy(), atol=1e-4)
-    # ... and the offset is really applied: the same weights without it predict otherwise.
-    plain = SampleRNN(dim=32, embedding_dim=8).eval()
-    plain.load_state_dict(model.state_dict())
-    with torch.no_grad():
-        assert not torch.allclose(plain(classes, condition), reference, atol=1e-3)
 
 
 def test_a_start_from_another_shape_is_refused_with_the_layer_named():
@@ -72,20 +68,20 @@ def test_a_start_from_another_shape_is_refused_with_the_layer_named():
                        SampleRNN(dim=48, embedding_dim=8), "source run")
 
 
-def test_fine_tuning_from_a_run_exports_a_voice_with_the_held_offset(tiny_voice_model,
-                                                                     tmp_path):
+def test_a_fine_tuned_run_exports_a_voice_with_the_held_offset_asked_for(tiny_voice_model,
+                                                                          tmp_path):
     source_run = tiny_voice_model.parent / "run"
     notes = tiny_voice_model.parent / "notes"
     run = tmp_path / "tuned"
     assert train_main(["voice", "--data", str(notes), "--run-dir", str(run), "--init-from",
                        str(source_run), "--steps", "4", "--batch-size", "4", "--eval-every",
                        "4", "--checkpoint-every", "4", "--dim", "32", "--window", "256",
-                       "--held-offset", "0.25", "--threads", "1"]) == 0
+                       "--threads", "1"]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["init_from"] == {"run_dir": str(source_run.resolve()), "step": 8}
-    assert config["model"]["held_offset"] == 0.25
     out = tmp_path / "tuned.pt"
-    assert export_main([str(run), "--out", str(out)]) == 0
+    assert export_main([str(run), "--out", str(out), "--held-offset", "0.25"]) == 0
+    assert read_metadata(out)["held_offset"] == 0.25
     scripted = load_torchscript(out)
     assert scripted.held_offset == 0.25
     voices = read_metadata(out)["voices"]
@@ -97,6 +93,13 @@ def test_fine_tuning_from_a_run_exports_a_voice_with_the_held_offset(tiny_voice_
     assert np.array_equal(bank.network_condition(condition.numpy()), expected.numpy())
     audio = bank.generate(condition.numpy())
     assert audio.shape == (voices, 64) and np.isfinite(audio).all()
+
+
+def test_the_default_export_plays_held_keys_raised(tiny_voice_model):
+    from training.export_voice import DEFAULT_HELD_OFFSET
+
+    assert read_metadata(tiny_voice_model)["held_offset"] == DEFAULT_HELD_OFFSET > 0.0
+    assert load_torchscript(tiny_voice_model).held_offset == DEFAULT_HELD_OFFSET
 
 
 def test_a_start_from_a_different_network_is_a_usage_error(tiny_voice_model, tmp_path, capsys):

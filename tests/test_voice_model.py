@@ -122,13 +122,13 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
     assert "is a voice model, expected a grains model" in refused.stderr
 
 
-def _fast_bank(model: SampleRNN, voices: int, seed: int = 0):
+def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0):
     from synth.fast_voice import FastVoiceBank
     from synth.torchscript import torchscript_warnings_silenced
     from training.export_voice import ScriptedVoice
 
     with torchscript_warnings_silenced():
-        scripted = torch.jit.script(ScriptedVoice(model, voices))
+        scripted = torch.jit.script(ScriptedVoice(model, voices, held_offset))
     return FastVoiceBank(scripted, voices, seed=seed)
 
 

@@ -96,9 +96,6 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
                         help="target samples per training window (multiple of 16)")
     parser.add_argument("--window-hop", type=int, default=512)
     parser.add_argument("--hold-out", help="notes kept out of training, e.g. F#2,G#2")
-    parser.add_argument("--held-offset", type=float, default=0.5,
-                        help="SampleRNN: the network reads the counter as 1 + this while the "
-                             "key is down, well clear of the release (0: as runs before it)")
     parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
                         help="start from another voice run's weights (fine-tuning)")
 
@@ -331,6 +328,9 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__)
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
+    parser.add_argument("--held-offset", type=float,
+                        help="SampleRNN voice: a held key's counter is played as 1 + this "
+                             "(default 0.3; 0 plays it as trained)")
     args = parser.parse_args(argv)
 
     def export() -> int:
@@ -347,7 +347,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         if kind == "voice":
             from training.export_voice import export_voice_run
 
-            metadata = export_voice_run(args.run_dir, args.out)
+            metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
             return 0

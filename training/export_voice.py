@@ -22,6 +22,9 @@ from training.voice_networks import (
     scripted_bank,
 )
 
+# Played back, a held key's counter reads 1 + this (training.samplernn.held_counter).
+DEFAULT_HELD_OFFSET = 0.3
+
 
 def _cell(rnn: nn.GRU) -> nn.GRUCell:
     """The single-step twin of a one-layer GRU, with the same weights."""
@@ -42,13 +45,13 @@ class ScriptedVoice(nn.Module):
     boundary (``frame_size``), as the voice was trained.
     """
 
-    def __init__(self, model: SampleRNN, voices: int) -> None:
+    def __init__(self, model: SampleRNN, voices: int, held_offset: float = 0.0) -> None:
         super().__init__()
         self.top_frame = model.top_frame
         self.bottom_frame = model.bottom_frame
         self.dim = model.dim
         self.levels = model.levels
-        self.held_offset = model.held_offset
+        self.held_offset = held_offset
         self.counter_feature = COUNTER_FEATURE
         self.voices = voices
         self.position = 0
@@ -135,13 +138,19 @@ class ScriptedVoice(nn.Module):
         return self.generate(condition, 1.0)
 
 
-def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any]:
+def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
+                     held_offset: float | None = None) -> dict[str, Any]:
+    """Write the voice file; ``held_offset`` (SampleRNN) defaults to DEFAULT_HELD_OFFSET."""
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
     model = build_voice_network(VoiceModelConfig(
         **{**model_config, "held_out_notes": tuple(model_config["held_out_notes"])}))
     load_weights(model, state, run_dir, "voice", ExportError)
+    if held_offset is None:
+        held_offset = DEFAULT_HELD_OFFSET if isinstance(model, SampleRNN) else 0.0
+    elif held_offset and not isinstance(model, SampleRNN):
+        raise ExportError("--held-offset is for SampleRNN voices; this run is a WaveNet")
     dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
                                   config["counter_cap"])
     metadata = {
@@ -155,12 +164,13 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4) -> dict[str, Any
         "quantization": model.quantization,
         "counter_cap": config["counter_cap"],
         "condition_features": ["pitch_octaves_from_c4", "velocity", "counter_fraction"],
+        "held_offset": held_offset,
         "trained_notes": dataset.notes,
         "held_out_notes": list(model_config["held_out_notes"]),
         **provenance(config, state["step"]),
     }
     validate_metadata(metadata, source="export")
-    write_model_file(scripted_bank(model, voices), metadata, out,
+    write_model_file(scripted_bank(model, voices, held_offset), metadata, out,
                      check=check_voice_contract, same_output=_same_generation)
     return metadata
 

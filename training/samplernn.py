@@ -4,8 +4,8 @@ Tier 1 reads frames of 16 samples, tier 2 frames of 4, and a sample-level MLP pr
 sample as one of 256 classes from the last 4 samples and tier 2's output. Every tier is also
 told the conditioning at its frame: the pitch as a continuous feature (octaves from middle
 C, so notes between the trained ones can be asked for), the velocity, and the normalised
-samples-until-end counter, raised by ``held_offset`` while the key is down
-(:func:`held_counter`).
+samples-until-end counter. Played back, the counter of a held key is raised past anything
+heard in training (:func:`held_counter`, set when the voice is exported).
 
 Shapes, for a training window of ``T`` target samples (a multiple of 16) preceded by 16
 samples of context: ``classes`` [B, 16 + T] (ints), ``condition`` [B, 16 + T, 3] -> logits
@@ -31,15 +31,16 @@ def condition_features(pitch: torch.Tensor, velocity: torch.Tensor, remaining: t
 
 
 def held_counter(condition: torch.Tensor, offset: float) -> torch.Tensor:
-    """The conditioning as the network reads it: the counter raised by ``offset`` while it
-    sits at its cap (the key is down).
+    """The conditioning with the counter raised by ``offset`` where it sits at its cap (the
+    key is down): how a voice is played back.
 
-    At its cap the counter says only "at least cap samples to go", and the release starts
-    when it has fallen to about 0.9. Side by side in feature space, the two blur: a network
-    told 1.0 gave every held frame a small chance of starting its release, and over a second
-    most notes fell 20 dB into a release they never left. Told 1.5 instead, the held state
-    lies well clear of any release. Derived inside the network, so the file's conditioning
-    contract (a counter of 1.0 while held) stays as it was.
+    At its cap the counter says only "at least cap samples to go", and in training the
+    release starts when it has fallen to about 0.9: side by side in feature space. Told 1.0,
+    the network gave every held frame a small chance of starting its release, and over a
+    second most notes fell 20 dB into a release they never left. Told a little more than it
+    ever heard, it holds the note. Training with the raised value instead taught the same
+    small chance back (see models/voice.md), so the offset is applied at playback only. The
+    file's conditioning contract (a counter of 1.0 while held) stays as it was.
     """
     if offset == 0.0:
         return condition
@@ -52,14 +53,13 @@ def held_counter(condition: torch.Tensor, offset: float) -> torch.Tensor:
 class SampleRNN(nn.Module):
     def __init__(self, *, frame_sizes: tuple[int, int] = (16, 4), dim: int = 256,
                  levels: int = 256, embedding_dim: int = 64,
-                 quantization: str = "mu-law", held_offset: float = 0.0) -> None:
+                 quantization: str = "mu-law") -> None:
         super().__init__()
         top, bottom = frame_sizes
         if top % bottom:
             raise ValueError("the top frame size must be a multiple of the bottom one")
         self.top_frame, self.bottom_frame = top, bottom
         self.dim, self.levels, self.quantization = dim, levels, quantization
-        self.held_offset = held_offset
         self.top_input = nn.Linear(top + CONDITION_FEATURES, dim)
         self.top_rnn = nn.GRU(dim, dim, batch_first=True)
         self.top_upsample = nn.Linear(dim, dim * (top // bottom))
@@ -77,7 +77,6 @@ class SampleRNN(nn.Module):
         steps = total - top
         if steps <= 0 or steps % top:
             raise ValueError(f"need {top} context samples plus a multiple of {top}")
-        condition = held_counter(condition, self.held_offset)
         signal = dequantize(classes, self.levels, self.quantization)
         target_condition = condition[:, top:]
 

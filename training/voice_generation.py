@@ -16,9 +16,10 @@ from training.samplernn import SampleRNN, held_counter
 
 class VoiceGenerator:
     def __init__(self, model: SampleRNN, batch: int = 1, temperature: float = 1.0,
-                 seed: int = 0) -> None:
+                 seed: int = 0, held_offset: float = 0.0) -> None:
         self.model = model.eval()
         self.temperature = temperature
+        self.held_offset = held_offset  # playback's raised held counter (held_counter)
         self._random = torch.Generator().manual_seed(seed)
         silence = int(quantize(torch.zeros(()), model.levels, model.quantization))
         self.history = torch.full((batch, model.top_frame), silence, dtype=torch.long)
@@ -32,7 +33,7 @@ class VoiceGenerator:
     def step_logits(self, condition: torch.Tensor) -> torch.Tensor:
         """Logits [B, levels] for the next sample, given its conditioning [B, 3]."""
         model = self.model
-        condition = held_counter(condition, model.held_offset)
+        condition = held_counter(condition, self.held_offset)
         top, bottom = model.top_frame, model.bottom_frame
         if self.position % top == 0:
             frame = dequantize(self.history[:, -top:], model.levels, model.quantization)

@@ -28,7 +28,6 @@ class VoiceModelConfig:
     window: int = 1024  # target samples per training window (a multiple of 16)
     window_hop: int = 512
     held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
-    held_offset: float = 0.0  # SampleRNN: counter + this while held (0 in runs before it)
     condition_features: int = CONDITION_FEATURES  # 0: an unconditioned WaveNet
 
 
@@ -42,8 +41,7 @@ def build_voice_network(config: VoiceModelConfig) -> nn.Module:
         raise ValueError(f"unknown voice architecture {config.arch!r} (use one of "
                          f"{', '.join(ARCHITECTURES)})")
     return SampleRNN(dim=config.dim, levels=config.levels,
-                     embedding_dim=config.embedding_dim, quantization=config.quantization,
-                     held_offset=config.held_offset)
+                     embedding_dim=config.embedding_dim, quantization=config.quantization)
 
 
 def context_samples(model: nn.Module) -> int:
@@ -59,14 +57,16 @@ def streaming_generator(model: nn.Module, batch: int = 1, temperature: float = 1
     return VoiceGenerator(model, batch, temperature, seed)
 
 
-def scripted_bank(model: nn.Module, voices: int) -> nn.Module:
-    """The scriptable streaming bank exported in a voice file."""
+def scripted_bank(model: nn.Module, voices: int, held_offset: float = 0.0) -> nn.Module:
+    """The scriptable streaming bank exported in a voice file (``held_offset``: SampleRNN)."""
     from training.export_voice import ScriptedVoice
     from training.scripted_wavenet import ScriptedWaveNetVoice
 
     if isinstance(model, WaveNet):
+        if held_offset:
+            raise ValueError("the held offset is for SampleRNN voices; this one is a WaveNet")
         return ScriptedWaveNetVoice(model.eval(), voices)
-    return ScriptedVoice(model.eval(), voices)
+    return ScriptedVoice(model.eval(), voices, held_offset)
 
 
 def architecture_of(model: nn.Module) -> str:

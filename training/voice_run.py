@@ -43,8 +43,7 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
                              skip_channels=args.skip_channels, stacks=args.stacks,
                              layers_per_stack=args.layers_per_stack,
                              quantization=args.quantization, window=args.window,
-                             window_hop=args.window_hop, held_out_notes=held_out,
-                             held_offset=args.held_offset if args.arch == "samplernn" else 0.0)
+                             window_hop=args.window_hop, held_out_notes=held_out)
     start = None
     if args.init_from is not None:
         _, step = read_source_weights(args.init_from)
