@@ -51,15 +51,15 @@ def octave_ratio(voice: Path, low: int, tmp_path: Path, seed: int) -> float:
 
 def test_two_notes_an_octave_apart_sound_an_octave_apart(tmp_path: Path) -> None:
     # F2 (trained) then F3, above the range: played at C3 and resampled up 5 semitones.
-    # (C2 -> C3 is left out: C2 is resampled from F2, whose dead takes the card reports.)
     low = 41
-    # The card reports about 1 take in 10 that never starts (stays near silence); three
-    # renders, and every pair where both notes sound must be an octave apart.
+    # Each held note wanders by up to about 40 cents (the card's figures), so one pair can
+    # miss the octave by up to twice that: every render must be nearer the octave than any
+    # other interval (100 cents) and their median within 50 cents of it.
     ratios = [octave_ratio(DEFAULT_VOICE, low, tmp_path, seed) for seed in (3, 4, 5)]
-    sounding = [ratio for ratio in ratios if np.isfinite(ratio)]
-    assert len(sounding) >= 2, f"dead notes in most renders: {ratios}"
-    for ratio in sounding:
-        assert abs(1200 * np.log2(ratio / 2.0)) < 50, f"ratios {ratios}"
+    cents = [1200 * np.log2(ratio / 2.0) for ratio in ratios]
+    assert all(np.isfinite(cents)), f"a dead note: ratios {ratios}"
+    assert max(abs(c) for c in cents) < 100, f"ratios {ratios}"
+    assert abs(float(np.median(cents))) < 50, f"ratios {ratios}"
 
 
 WAVENET_VOICE = DEFAULT_VOICE.with_name("voice-wavenet.pt")
@@ -81,3 +81,28 @@ def test_shipped_wavenet_voice_plays_a_midi_note(tmp_path: Path) -> None:
     assert np.isfinite(audio).all() and np.sqrt(np.mean(held**2)) > 10 ** (-40 / 20)
     assert len(audio) >= 1.6 * rate, "the note, its 0.5 s release and a tail"
     assert np.abs(audio[-int(0.05 * rate):]).max() < 1e-3, "and then it ends"
+
+
+def test_held_notes_keep_their_level_and_end_on_time(tmp_path: Path) -> None:
+    # Before the held offset, most notes held for a second fell 20 dB into their release
+    # (pyin still heard the pitch, so the pitch figures did not show it).
+    notes = list(range(41, 49))
+    midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
+    midi.tracks.append(mido.MidiTrack())
+    for index, note in enumerate(notes):  # each held 1.5 s, then 1 s to the next
+        midi.tracks[0].append(mido.Message("note_on", note=note, velocity=100,
+                                           time=960 if index else 0))
+        midi.tracks[0].append(mido.Message("note_off", note=note, time=1440))
+    midi.save(str(tmp_path / "notes.mid"))
+    render_midi(DEFAULT_VOICE, tmp_path / "notes.mid", tmp_path / "notes.wav", seed=2)
+    audio, rate = soundfile.read(tmp_path / "notes.wav", dtype="float32")
+    drops = {}
+    for index, note in enumerate(notes):
+        start = 2.5 * index
+        held = audio[int((start + 0.15) * rate):int((start + 1.45) * rate)]
+        levels = 10 * np.log10(np.mean(held.reshape(13, -1) ** 2, axis=1) + 1e-20)
+        drops[note] = float(levels.max() - levels.min())
+        after = audio[int((start + 1.5 + 0.5 + 0.05) * rate):int((start + 2.5) * rate)]
+        assert np.abs(after).max() < 1e-4, f"note {note} still sounds after its countdown"
+    faded = [note for note, drop in drops.items() if drop > 9.0]
+    assert len(faded) <= 1, f"level drops while held (dB): {drops}"

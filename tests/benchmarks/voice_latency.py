@@ -33,11 +33,12 @@ RELEASE_SECONDS = 0.9  # the counter cap (0.5 s) and some room
 
 
 def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float,
-            rate: int, period: int) -> dict:
+            rate: int, period: int, horizon_ms: float = 80.0) -> dict:
     server = JackServer(rate=rate, period=period)
     port = free_udp_port()
     synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(voice), "--midi-api",
-                         "jack", "--midi-in", KEYS_PORT, "--voice-lead-ms", str(lead_ms))
+                         "jack", "--midi-in", KEYS_PORT, "--voice-lead-ms", str(lead_ms),
+                         "--voice-horizon-ms", str(horizon_ms))
     total = trials * 2 * (HOLD_SECONDS + RELEASE_SECONDS) + 10
     keyboard = JackKeyboard(server.name, capture_seconds=total)
     try:
@@ -47,6 +48,7 @@ def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float,
         SimpleUDPClient("127.0.0.1", port).send_message("/volume", 0.0)
         time.sleep(1.0)
         result: dict = {"jack": f"{rate} Hz, {period} frames", "lead_ms": lead_ms,
+                        "horizon_ms": horizon_ms,
                         "threshold_dbfs": threshold_db, "voice": str(voice)}
         for voices in (1, 4):
             before = ask_state(port)["/state/voice/underruns"][0]
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--threshold-db", type=float, default=-60.0)
     parser.add_argument("--lead-ms", type=float, default=12.0)
+    parser.add_argument("--horizon-ms", type=float, default=80.0,
+                        help="how far ahead held notes are written (12 = never ahead)")
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--period", type=int, default=256)
     parser.add_argument("--out", type=Path)
@@ -95,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"voice_latency: error: {args.voice}: no such voice model", file=sys.stderr)
         return 2
     result = measure(args.voice, args.trials, args.threshold_db, args.lead_ms, args.rate,
-                     args.period)
+                     args.period, args.horizon_ms)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:
