@@ -41,7 +41,7 @@ class VoiceWriter:
         self.horizon = max(horizon, self.lead)
         self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
         self.rewinds = 0
-        self._last_block_time = time.monotonic()
+        self._last_block_time = self._last_rewind_time = time.monotonic()
         self._snapshots: deque[tuple[int, MixerState]] = deque()  # state before each block
         self._applied: deque[tuple[int, NoteEvent]] = deque()  # events since the oldest one
         self._replay: deque[tuple[int, NoteEvent]] = deque()  # to apply again, in order
@@ -72,6 +72,7 @@ class VoiceWriter:
         self._replay = deque(again + list(self._replay))
         self.write_index = index
         self.rewinds += 1
+        self._last_rewind_time = time.monotonic()
 
     def apply(self, events: list[NoteEvent]) -> None:
         """Apply ``events`` where the writer is now (scheduled ones, such as a composer's)."""
@@ -90,9 +91,10 @@ class VoiceWriter:
         if self.write_index < really_read and self.allocator.sounding:
             self.ring.clock[UNDERRUNS] += 1
             self.ring.clock[LATE_SAMPLES] += really_read - self.write_index
-            log.debug("voice late by %.1f ms; %.1f ms since the previous block",
-                      1000 * (really_read - self.write_index) / self.rate,
-                      1000 * (time.monotonic() - self._last_block_time))
+            now = time.monotonic()
+            log.debug("voice late by %.1f ms; %.1f ms since the previous block, %.1f ms "
+                      "since the last rewind", 1000 * (really_read - self.write_index) / self.rate,
+                      1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time))
         if self.write_index < read:
             jumped_to = self._aligned(read + self.lead)
             self.allocator.skip(jumped_to - self.write_index)
