@@ -14,7 +14,7 @@ from training.export_grains import ExportError, write_model_file
 from training.note_dataset import build_voice_dataset
 from training.quantize import dequantize, quantize
 from training.run_folder import provenance, read_run_config
-from training.samplernn import CONDITION_FEATURES, COUNTER_FEATURE, SampleRNN
+from training.samplernn import CONDITION_FEATURES, SampleRNN, held_counter
 from training.voice_networks import (
     VoiceModelConfig,
     architecture_of,
@@ -52,7 +52,6 @@ class ScriptedVoice(nn.Module):
         self.dim = model.dim
         self.levels = model.levels
         self.held_offset = held_offset
-        self.counter_feature = COUNTER_FEATURE
         self.voices = voices
         self.position = 0
         self.top_input = model.top_input
@@ -97,11 +96,7 @@ class ScriptedVoice(nn.Module):
     @torch.jit.export
     def network_condition(self, condition: torch.Tensor) -> torch.Tensor:
         """The conditioning [voices, N, 3] as the network reads it (the held offset)."""
-        counter = self.counter_feature
-        held = (condition[:, :, counter:counter + 1] >= 1.0).float()
-        return torch.cat([condition[:, :, :counter],
-                          condition[:, :, counter:counter + 1] + self.held_offset * held,
-                          condition[:, :, counter + 1:]], dim=2)
+        return held_counter(condition, self.held_offset)
 
     @torch.jit.export
     def generate(self, condition: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -30,7 +30,9 @@ def condition_features(pitch: torch.Tensor, velocity: torch.Tensor, remaining: t
                         remaining.float() / float(counter_cap)], dim=-1)
 
 
-def held_counter(condition: torch.Tensor, offset: float) -> torch.Tensor:
+# counter_feature is an argument because TorchScript compiles no global constants.
+def held_counter(condition: torch.Tensor, offset: float,
+                 counter_feature: int = COUNTER_FEATURE) -> torch.Tensor:
     """The conditioning with the counter raised by ``offset`` where it sits at its cap (the
     key is down): how a voice is played back.
 
@@ -44,10 +46,10 @@ def held_counter(condition: torch.Tensor, offset: float) -> torch.Tensor:
     """
     if offset == 0.0:
         return condition
-    counter = condition[..., COUNTER_FEATURE]
+    counter = condition[..., counter_feature]
     raised = counter + offset * (counter >= 1.0).to(condition.dtype)
-    return torch.cat([condition[..., :COUNTER_FEATURE], raised[..., None],
-                      condition[..., COUNTER_FEATURE + 1:]], dim=-1)
+    return torch.cat([condition[..., :counter_feature], raised[..., None],
+                      condition[..., counter_feature + 1:]], dim=-1)
 
 
 class SampleRNN(nn.Module):
