@@ -92,9 +92,11 @@ class VoiceWriter:
             self.ring.clock[UNDERRUNS] += 1
             self.ring.clock[LATE_SAMPLES] += really_read - self.write_index
             now = time.monotonic()
-            log.debug("voice late by %.1f ms; %.1f ms since the previous block, %.1f ms "
-                      "since the last rewind", 1000 * (really_read - self.write_index) / self.rate,
-                      1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time))
+            log.debug("voice late by %.1f ms; %.1f ms since the previous block, %.1f ms since "
+                      "the last rewind; read %.1f (estimated %.1f), written to %d, %d blocks "
+                      "in hand", 1000 * (really_read - self.write_index) / self.rate,
+                      1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time),
+                      really_read, read, self.write_index, len(self._snapshots))
         if self.write_index < read:
             jumped_to = self._aligned(read + self.lead)
             self.allocator.skip(jumped_to - self.write_index)
