@@ -108,11 +108,10 @@ class VoiceWriter:
         self._forget_before(read)
         if self.write_index - read >= self.horizon:
             return False
-        self._mark()
+        due = []
         while self._replay and self._replay[0][0] <= self.write_index:
-            event = self._replay.popleft()[1]
-            apply_event(self.allocator, event)
-            self._applied.append((self.write_index, event))
+            due.append(self._replay.popleft()[1])
+        self.apply(due)  # also keeps the state before this block
         self.ring.write(self.write_index, self.mixer.next_block(self.block),
                         clear_ahead=self.ring.size // 2)
         self.write_index += self.block
