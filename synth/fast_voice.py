@@ -4,10 +4,14 @@ The scripted voice makes a dozen torch calls per sample; at this size their over
 the arithmetic, sets the speed. Here the same network runs as a few numpy calls per sample:
 the sample-level input layer is folded into one lookup table per input tap (embedding times
 weights, precomputed), the two GRUs are single matrix products per frame, Gumbel noise is
-drawn a block at a time, and all voices advance together in one batch.
+drawn a block at a time, and all voices advance together in one batch. Where numba is
+installed, generation runs that arithmetic compiled (:mod:`synth.samplernn_kernel`); the numpy
+path is the reference it is tested against.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,12 +32,21 @@ def gumbel_noise(random: np.random.Generator, shape: tuple[int, ...]) -> np.ndar
     return -np.log(-np.log(uniform + 1e-12) + 1e-12)
 
 
+def _compiled_kernel() -> Any:
+    try:
+        from synth import samplernn_kernel
+    except ImportError:  # numba missing: the numpy path
+        return None
+    return samplernn_kernel.generate_block
+
+
 class FastVoiceBank(Rewindable):
     """``voices`` generators advancing together; same interface as the scripted bank."""
 
     STATE_ARRAYS = ("history", "top_state", "bottom_state", "from_top", "from_bottom")
 
-    def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0) -> None:
+    def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0,
+                 compiled: bool = True) -> None:
         state = scripted.state_dict()
         self.top_frame = int(scripted.top_frame)
         self.bottom_frame = int(scripted.bottom_frame)
@@ -62,7 +75,12 @@ class FastVoiceBank(Rewindable):
         self.levels = levels
         self._random = np.random.default_rng(seed)
         self._taps = np.arange(bottom)
+        self._kernel = _compiled_kernel() if compiled else None
         self.reset_all()
+
+    @property
+    def compiled(self) -> bool:
+        return self._kernel is not None
 
     def reset_all(self) -> None:
         self.history = np.full((self.voices, self.top_frame), self.silence, np.int64)
@@ -122,6 +140,14 @@ class FastVoiceBank(Rewindable):
             # Noise for a chunk at a time: one draw, small enough to stay in cache.
             count = min(NOISE_CHUNK, steps - chunk)
             gumbel = gumbel_noise(self._random, (count, self.voices, self.levels))
+            if self._kernel is not None:
+                self.position = self._kernel(
+                    self.history, self.top_state, self.bottom_state, self.from_top,
+                    self.from_bottom, self.position, self.top.weights(),
+                    self.bottom.weights(), self.tap_tables, self.sample_cond_w,
+                    self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values, condition,
+                    gumbel, np.float32(inverse), audio, chunk)
+                continue
             for offset in range(count):
                 logits = self.step_logits(condition[:, chunk + offset])
                 chosen = np.argmax(logits * inverse + gumbel[offset], axis=1)
@@ -146,6 +172,11 @@ class _Tier:
         self.up_weight = _numpy(state, f"{name}_upsample.weight").T.copy()
         self.up_bias = _numpy(state, f"{name}_upsample.bias")
         self.outputs, self.dim = outputs, dim
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        """The arrays :func:`synth.samplernn_kernel.generate_block` takes for this tier."""
+        return (self.frame_weight, self.condition_weight, self.bias, self.w_ih, self.b_ih,
+                self.w_hh, self.b_hh, self.up_weight, self.up_bias)
 
     def step(self, frame: np.ndarray, condition: np.ndarray, above: np.ndarray | float,
              hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -122,14 +122,15 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
     assert "is a voice model, expected a grains model" in refused.stderr
 
 
-def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0):
+def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0,
+               compiled: bool = True):
     from synth.fast_voice import FastVoiceBank
     from synth.torchscript import torchscript_warnings_silenced
     from training.export_voice import ScriptedVoice
 
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedVoice(model, voices, held_offset))
-    return FastVoiceBank(scripted, voices, seed=seed)
+    return FastVoiceBank(scripted, voices, seed=seed, compiled=compiled)
 
 
 def test_fast_bank_computes_what_the_torch_model_computes():
@@ -137,7 +138,7 @@ def test_fast_bank_computes_what_the_torch_model_computes():
     classes, condition = _inputs(batch=4, steps=48)
     with torch.no_grad():
         reference = model(classes, condition)
-    fast = _fast_bank(model, voices=4)
+    fast = _fast_bank(model, voices=4, compiled=False)
     stepped = []
     for index in range(48):
         stepped.append(fast.step_logits(condition[:, 16 + index].numpy()))
@@ -156,3 +157,23 @@ def test_fast_bank_streams_in_blocks_and_resets_a_voice():
     blocks.reset(1)
     assert blocks.position == 96 and blocks.top_state[1].max() == 0.0
     assert np.all(blocks.history[1] == blocks.silence)
+
+
+def test_compiled_kernel_generates_what_the_numpy_path_generates():
+    pytest.importorskip("numba")
+    model = _model()
+    reference = _fast_bank(model, 3, seed=4, compiled=False)
+    compiled = _fast_bank(model, 3, seed=4)
+    assert compiled.compiled and not reference.compiled
+    condition = _inputs(batch=3, steps=700)[1][:, 16:].numpy()
+    first = [bank.generate(condition[:, :301]) for bank in (reference, compiled)]
+    for bank in (reference, compiled):
+        bank.reset(2)  # a new note on one voice mid-stream, off the frame boundaries
+    second = [bank.generate(condition[:, 301:], temperature=0.7)
+              for bank in (reference, compiled)]
+    np.testing.assert_array_equal(first[0], first[1])
+    np.testing.assert_array_equal(second[0], second[1])
+    assert compiled.position == reference.position == 700
+    for name in compiled.STATE_ARRAYS:
+        np.testing.assert_allclose(getattr(compiled, name), getattr(reference, name),
+                                   atol=1e-5)

@@ -1,6 +1,6 @@
 """Voice generation speed: real-time factor (audio seconds per compute second) at 16 kHz on
-one core, for the naive per-sample torch loop, the scripted bank in the model file, and the
-numpy fast bank the synth uses, all on the same weights in the same run.
+one core, for the naive per-sample torch loop, the scripted bank in the model file, the numpy
+bank, and the numba-compiled bank the synth uses, all on the same weights in the same run.
 
     python -m tests.benchmarks.voice_speed --dim 96 --seconds 1 --out voice_speed.json
 """
@@ -69,13 +69,18 @@ def measure(dim: int, seconds: float) -> dict:
             scripted = torch.jit.script(ScriptedVoice(model, voices))
         scripted_rtf = _timed(lambda s=scripted, c=condition: s.generate(
             torch.from_numpy(c), 1.0), samples)
-        fast = FastVoiceBank(scripted, voices)
+        fast = FastVoiceBank(scripted, voices, compiled=False)
         fast_rtf = _timed(lambda f=fast, c=condition: f.generate(c), samples)
+        compiled = FastVoiceBank(scripted, voices)
+        compiled.generate(condition[:, :1])  # compile (or load numba's cache) first
+        compiled_rtf = _timed(lambda f=compiled, c=condition: f.generate(c), samples)
         results[f"{voices}_voices"] = {
             "naive_torch_rtf_per_voice": round(naive_rtf, 3),
             "scripted_rtf_per_voice": round(scripted_rtf, 3),
             "fast_numpy_rtf_per_voice": round(fast_rtf, 3),
-            "fast_over_naive": round(fast_rtf / naive_rtf, 1),
+            "compiled_rtf_per_voice": round(compiled_rtf, 3),
+            "compiled_over_naive": round(compiled_rtf / naive_rtf, 1),
+            "compiled_over_numpy": round(compiled_rtf / fast_rtf, 2),
         }
     return results
 
