@@ -3,8 +3,8 @@
 The scripted voice makes a dozen torch calls per sample; at this size their overhead, not
 the arithmetic, sets the speed. Here the same network runs as a few numpy calls per sample:
 the sample-level input layer is folded into one lookup table per input tap (embedding times
-weights, precomputed), the two GRUs are single matrix products per frame, Gumbel noise is
-drawn a block at a time, and all voices advance together in one batch. Where numba is
+weights, precomputed), the two GRUs are single matrix products per frame, the random numbers
+are drawn a block at a time, and all voices advance together in one batch. Where numba is
 installed, generation runs that arithmetic compiled (:mod:`synth.samplernn_kernel`); the numpy
 path is the reference it is tested against.
 """
@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from synth.bank_state import Rewindable
+from synth.sampling import draw_classes
 
 NOISE_CHUNK = 512
 COUNTER_FEATURE = 2  # pitch, velocity, counter: the voice file's conditioning
@@ -24,12 +25,6 @@ COUNTER_FEATURE = 2  # pitch, velocity, counter: the voice file's conditioning
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
     return state[name].detach().cpu().numpy().astype(np.float32)
-
-
-def gumbel_noise(random: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
-    """Gumbel(0, 1) samples: argmax(logits / T + noise) samples softmax(logits / T)."""
-    uniform = random.random(shape, dtype=np.float32)
-    return -np.log(-np.log(uniform + 1e-12) + 1e-12)
 
 
 def _compiled_kernel() -> Any:
@@ -137,20 +132,20 @@ class FastVoiceBank(Rewindable):
         audio = np.empty((self.voices, steps), np.float32)
         inverse = 1.0 / temperature
         for chunk in range(0, steps, NOISE_CHUNK):
-            # Noise for a chunk at a time: one draw, small enough to stay in cache.
+            # Noise for a chunk at a time: one call to the generator.
             count = min(NOISE_CHUNK, steps - chunk)
-            gumbel = gumbel_noise(self._random, (count, self.voices, self.levels))
+            uniforms = self._random.random((count, self.voices), dtype=np.float32)
             if self._kernel is not None:
                 self.position = self._kernel(
                     self.history, self.top_state, self.bottom_state, self.from_top,
                     self.from_bottom, self.position, self.top.weights(),
                     self.bottom.weights(), self.tap_tables, self.sample_cond_w,
                     self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values, condition,
-                    gumbel, np.float32(inverse), audio, chunk)
+                    uniforms, np.float32(inverse), audio, chunk)
                 continue
             for offset in range(count):
                 logits = self.step_logits(condition[:, chunk + offset])
-                chosen = np.argmax(logits * inverse + gumbel[offset], axis=1)
+                chosen = draw_classes(logits, inverse, uniforms[offset])
                 self.push(chosen)
                 audio[:, chunk + offset] = self.class_values[chosen]
         return audio

@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from synth.bank_state import Rewindable
-from synth.fast_voice import NOISE_CHUNK, gumbel_noise
+from synth.fast_voice import NOISE_CHUNK
+from synth.sampling import draw_classes
 
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
@@ -140,19 +141,19 @@ class FastWaveNetBank(Rewindable):
         inverse = 1.0 / temperature
         for chunk in range(0, steps, NOISE_CHUNK):
             count = min(NOISE_CHUNK, steps - chunk)
-            gumbel = gumbel_noise(self._random, (count, self.voices, self.levels))
+            uniforms = self._random.random((count, self.voices), dtype=np.float32)
             gates = self.condition_gates(condition[:, chunk:chunk + count])
             if self._kernel is not None:
                 self.position = self._kernel(
                     self.last, self.queues, self._dilation_array, self.position, self.taps,
                     np.ascontiguousarray(gates, np.float32), self.residual_weights,
                     self.residual_bias, self.layer_skip_weights, self.skip_bias,
-                    *self.head[0], *self.head[1], self.embedding, gumbel,
+                    *self.head[0], *self.head[1], self.embedding, uniforms,
                     np.float32(inverse), self.class_values, audio, chunk)
                 continue
             for offset in range(count):
                 logits = self.step_logits(gates[offset])
-                chosen = np.argmax(logits * inverse + gumbel[offset], axis=1)
+                chosen = draw_classes(logits, inverse, uniforms[offset])
                 self.push(chosen)
                 audio[:, chunk + offset] = self.class_values[chosen]
         return audio

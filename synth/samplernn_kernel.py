@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from synth.compiled_sampling import draw_class
+
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
 def _accumulate(inputs: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
@@ -83,14 +85,14 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
                    sample_condition_w: np.ndarray, sample_b: np.ndarray,
                    hidden_w: np.ndarray, hidden_b: np.ndarray, output_w: np.ndarray,
                    output_b: np.ndarray, class_values: np.ndarray, condition: np.ndarray,
-                   gumbel: np.ndarray, inverse_temperature: float, audio: np.ndarray,
+                   uniforms: np.ndarray, inverse_temperature: float, audio: np.ndarray,
                    start: int) -> int:
-    """Generate ``len(gumbel)`` samples for every voice into ``audio[:, start:]`` from
+    """Generate ``len(uniforms)`` samples for every voice into ``audio[:, start:]`` from
     ``condition[:, start:]``; updates the state arrays in place, returns the new position.
 
     Shapes: history [V, top frame] (classes), top_state and bottom_state [V, D], from_top
     [V, top frame / bottom frame, D], from_bottom [V, bottom frame, D], tap_tables
-    [bottom frame, levels, D], condition [V, N, F], gumbel [count, V, levels].
+    [bottom frame, levels, D], condition [V, N, F], uniforms [count, V].
     """
     voices, top = history.shape
     bottom = tap_tables.shape[0]
@@ -110,7 +112,9 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
     x = np.empty((voices, size), np.float32)
     gi = np.empty((voices, 3 * size), np.float32)
     gh = np.empty((voices, 3 * size), np.float32)
-    for step in range(gumbel.shape[0]):
+    candidates = np.empty(levels, np.int64)
+    weights = np.empty(levels, np.float32)
+    for step in range(uniforms.shape[0]):
         for voice in range(voices):
             now[voice] = condition[voice, start + step]
         if position % top == 0:
@@ -136,14 +140,11 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
         np.maximum(hidden, 0.0, hidden)
         _affine(hidden, output_w, output_b, logits)
         for voice in range(voices):
-            best, best_score = 0, -np.inf
-            for j in range(levels):
-                score = logits[voice, j] * inverse_temperature + gumbel[step, voice, j]
-                if score > best_score:
-                    best, best_score = j, score
+            chosen = draw_class(logits[voice], inverse_temperature, uniforms[step, voice],
+                               candidates, weights)
             for k in range(top - 1):
                 history[voice, k] = history[voice, k + 1]
-            history[voice, top - 1] = best
-            audio[voice, start + step] = class_values[best]
+            history[voice, top - 1] = chosen
+            audio[voice, start + step] = class_values[chosen]
         position += 1
     return position

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from synth.compiled_sampling import draw_class
+
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
 def generate_block(last: np.ndarray, queues: np.ndarray, dilations: np.ndarray,
@@ -19,14 +21,14 @@ def generate_block(last: np.ndarray, queues: np.ndarray, dilations: np.ndarray,
                    residual_weights: np.ndarray, residual_bias: np.ndarray,
                    skip_weights: np.ndarray, skip_bias: np.ndarray, hidden_weight: np.ndarray,
                    hidden_bias: np.ndarray, output_weight: np.ndarray, output_bias: np.ndarray,
-                   embedding: np.ndarray, gumbel: np.ndarray, inverse_temperature: float,
+                   embedding: np.ndarray, uniforms: np.ndarray, inverse_temperature: float,
                    class_values: np.ndarray, audio: np.ndarray, offset: int) -> int:
     """Generate ``len(condition_gates)`` samples for every voice into ``audio[:, offset:]``;
     updates ``last`` and ``queues`` in place and returns the new position.
 
     Shapes: queues [L, V, longest dilation, C], taps [L, 2C, 2C] (rows: past then present),
     condition_gates [N, V, L, 2C], residual_weights [L, C, C], skip_weights [L, C, S],
-    gumbel [N, V, levels].
+    uniforms [N, V].
     """
     layers, voices, _, channels = queues.shape
     skip_channels = skip_bias.shape[0]
@@ -37,6 +39,8 @@ def generate_block(last: np.ndarray, queues: np.ndarray, dilations: np.ndarray,
     skip = np.empty(skip_channels, np.float32)
     hidden = np.empty(skip_channels, np.float32)
     logits = np.empty(levels, np.float32)
+    candidates = np.empty(levels, np.int64)
+    weights = np.empty(levels, np.float32)
     for step in range(condition_gates.shape[0]):
         for voice in range(voices):
             x[:] = embedding[last[voice]]
@@ -71,12 +75,9 @@ def generate_block(last: np.ndarray, queues: np.ndarray, dilations: np.ndarray,
                 value = max(hidden[k], 0.0)
                 for j in range(levels):
                     logits[j] += value * output_weight[k, j]
-            best, best_score = 0, -np.inf
-            for j in range(levels):
-                score = logits[j] * inverse_temperature + gumbel[step, voice, j]
-                if score > best_score:
-                    best, best_score = j, score
-            last[voice] = best
-            audio[voice, offset + step] = class_values[best]
+            chosen = draw_class(logits, inverse_temperature, uniforms[step, voice],
+                                candidates, weights)
+            last[voice] = chosen
+            audio[voice, offset + step] = class_values[chosen]
         position += 1
     return position

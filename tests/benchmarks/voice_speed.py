@@ -1,8 +1,10 @@
 """Voice generation speed: real-time factor (audio seconds per compute second) at 16 kHz on
 one core, for the naive per-sample torch loop, the scripted bank in the model file, the numpy
-bank, and the numba-compiled bank the synth uses, all on the same weights in the same run.
+bank, and the numba-compiled bank the synth uses, all on the same weights in the same run:
+the shipped voice's by default, or an untrained network of a given width (``--dim``), whose
+flat distributions are the sampler's worst case.
 
-    python -m tests.benchmarks.voice_speed --dim 96 --seconds 1 --out voice_speed.json
+    python -m tests.benchmarks.voice_speed --seconds 1 --out voice_speed.json
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from synth.cli import DEFAULT_VOICE
 from synth.fast_voice import FastVoiceBank
+from synth.model_file import read_metadata
 from synth.torchscript import torchscript_warnings_silenced
 from training.export_voice import ScriptedVoice
 from training.samplernn import SampleRNN
@@ -51,12 +55,30 @@ def _timed(action: object, samples: int) -> float:
     return float(np.median(factors))
 
 
-def measure(dim: int, seconds: float) -> dict:
+def voice_file_network(path: Path) -> SampleRNN:
+    """The SampleRNN inside an exported voice file (its GRU cells back into GRUs)."""
+    config = read_metadata(path)["model_config"]
+    model = SampleRNN(dim=config["dim"], levels=config["levels"],
+                      embedding_dim=config["embedding_dim"],
+                      quantization=config["quantization"])
+    weights = {}
+    for name, value in torch.jit.load(str(path)).state_dict().items():
+        tier, _, rest = name.partition("_cell.")
+        weights[f"{tier}_rnn.{rest}_l0" if rest else name] = value
+    # strict=False for the file's extra buffers (its generation state); nothing may be missing
+    missing = model.load_state_dict(weights, strict=False).missing_keys
+    if missing:
+        raise ValueError(f"{path}: no weights for {', '.join(missing)}")
+    return model.eval()
+
+
+def measure(voice: Path | None, dim: int, seconds: float) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = SampleRNN(dim=dim).eval()
-    results: dict = {"dim": dim, "seconds_generated": seconds, "threads": 1,
-                     "repeats": REPEATS, "statistic": "median"}
+    model = voice_file_network(voice) if voice else SampleRNN(dim=dim).eval()
+    results: dict = {"weights": str(voice) if voice else f"untrained, width {dim}",
+                     "seconds_generated": seconds, "threads": 1, "repeats": REPEATS,
+                     "statistic": "median"}
     for voices in (1, 4):
         samples = int(seconds * RATE)
         condition = _condition(voices, samples)
@@ -87,11 +109,13 @@ def measure(dim: int, seconds: float) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dim", type=int, default=96)
+    parser.add_argument("--voice", type=Path, default=Path(DEFAULT_VOICE))
+    parser.add_argument("--dim", type=int, default=None,
+                        help="an untrained network of this width instead of --voice")
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--out", type=Path, default=Path("voice_speed.json"))
     args = parser.parse_args(argv)
-    results = measure(args.dim, args.seconds)
+    results = measure(None if args.dim else args.voice, args.dim or 0, args.seconds)
     text = json.dumps(results, indent=1)
     print(text)
     args.out.write_text(text + "\n")
