@@ -65,6 +65,7 @@ class VoiceSlot:
     counting: bool = False
     remaining: int = 0
     started: int = -1  # sample at which the note began; -1 when idle
+    press: int = 0  # keys pressed before this one: the oldest note is taken over first
     needs_reset: bool = False
 
     @property
@@ -78,6 +79,7 @@ class AllocatorState:
     sustain: bool
     now: int
     steals: int
+    presses: int
 
 
 class VoiceAllocator:
@@ -90,14 +92,17 @@ class VoiceAllocator:
         self.sustain = False
         self.now = 0
         self.steals = 0
+        self.presses = 0
+        self.announce = True  # off while a rewind plays already-announced notes again
 
     def snapshot(self) -> AllocatorState:
         return AllocatorState(tuple(replace(slot) for slot in self.slots), self.sustain,
-                              self.now, self.steals)
+                              self.now, self.steals, self.presses)
 
     def restore(self, state: AllocatorState) -> None:
         self.slots = [replace(slot) for slot in state.slots]
-        self.sustain, self.now, self.steals = state.sustain, state.now, state.steals
+        self.sustain, self.now = state.sustain, state.now
+        self.steals, self.presses = state.steals, state.presses
 
     def note_on(self, pitch: int, velocity: int) -> int:
         if velocity == 0:
@@ -107,21 +112,25 @@ class VoiceAllocator:
         if free:
             index = free[0]
         else:
-            index = min(range(len(self.slots)), key=lambda i: self.slots[i].started)
+            # by press, not start: the keys of a chord start on the same sample
+            index = min(range(len(self.slots)), key=lambda i: self.slots[i].press)
             self.steals += 1
-            log.info("voice %d taken over by note %d (polyphony %d)", index, pitch,
-                     len(self.slots))
+            if self.announce:
+                log.info("voice %d taken over by note %d (polyphony %d)", index, pitch,
+                         len(self.slots))
         start = -(-self.now // self.frame_size) * self.frame_size  # next frame boundary
         low, high = self.trained_range
         model_pitch = min(max(pitch, low), high)
-        if model_pitch != pitch:
+        if model_pitch != pitch and self.announce:
             log.info("note %d is outside the trained range %d..%d: playing %d resampled by "
                      "%+d semitones", pitch, low, high, model_pitch, pitch - model_pitch)
         self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=velocity / 127.0,
                                       model_pitch=float(model_pitch),
                                       rate=2.0 ** ((pitch - model_pitch) / 12.0),
                                       key_down=True, remaining=self.counter_cap,
-                                      started=start, needs_reset=True)
+                                      started=start, press=self.presses,
+                                      needs_reset=True)
+        self.presses += 1
         return index
 
     def note_off(self, pitch: int) -> None:

@@ -53,6 +53,7 @@ class VoiceWriter:
         """Input from a player: heard ``lead`` after now, not after what was written ahead."""
         if events:
             self.rewind()
+            self._replay_due()  # what was applied here before goes first, as it came
             self.apply(events)
 
     def rewind(self) -> None:
@@ -108,15 +109,23 @@ class VoiceWriter:
         self._forget_before(read)
         if self.write_index - read >= self.horizon:
             return False
-        due = []
-        while self._replay and self._replay[0][0] <= self.write_index:
-            due.append(self._replay.popleft()[1])
-        self.apply(due)  # also keeps the state before this block
+        self._replay_due()  # also keeps the state before this block
         self.ring.write(self.write_index, self.mixer.next_block(self.block),
                         clear_ahead=self.ring.size // 2)
         self.write_index += self.block
         self._last_block_time = time.monotonic()
         return True
+
+    def _replay_due(self) -> None:
+        """Apply again what a rewind took back and is due at the write index."""
+        due = []
+        while self._replay and self._replay[0][0] <= self.write_index:
+            due.append(self._replay.popleft()[1])
+        self.allocator.announce = False  # steals and transpositions were logged the first time
+        try:
+            self.apply(due)
+        finally:
+            self.allocator.announce = True
 
     def _mark(self) -> None:
         """Keep the state before the block at the write index (once per block)."""

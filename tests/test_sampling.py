@@ -41,5 +41,5 @@ def test_the_compiled_draw_is_the_numpy_draw():
     expected = draw_classes(logits, 1.25, uniforms)
     candidates, weights = np.empty(256, np.int64), np.empty(256, np.float32)
     compiled = [draw_class(row, np.float32(1.25), uniform, candidates, weights)
-                for row, uniform in zip(logits, uniforms)]
+                for row, uniform in zip(logits, uniforms, strict=True)]
     assert compiled == expected.tolist()

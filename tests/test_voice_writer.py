@@ -118,3 +118,22 @@ def test_nothing_sounds_after_all_sound_off(tiny_voice_model, horizon):
     assert np.abs(heard[:1000]).max() > 1e-3
     silent_from = 1000 + LEAD + writer.block
     assert np.abs(heard[silent_from:]).max() == 0.0
+
+
+def test_keys_inside_one_block_take_voices_in_order_and_log_once(tiny_voice_model, caplog):
+    """Six keys inside one block: each press takes back the ones before it and plays them
+    again, in the order they came, so that a steal or a transposition is announced once."""
+    writer, ring = _writer(tiny_voice_model, HORIZON)
+    chord = [(index, _on(pitch)) for index, pitch in enumerate([41, 43, 45, 47, 60, 48])]
+    try:
+        with caplog.at_level("INFO", logger="deepnote.voice"):
+            _perform(writer, ring, chord, end=2000)
+    finally:
+        ring.close()
+    assert writer.rewinds == 5 and writer.allocator.steals == 2
+    # the two oldest keys were taken over, as a writer that never ran ahead would have it
+    assert sorted(int(slot.pitch) for slot in writer.allocator.slots) == [45, 47, 48, 60]
+    messages = [record.getMessage() for record in caplog.records]
+    assert [m.split(" taken over by ")[1] for m in messages if "taken over" in m] == [
+        "note 60 (polyphony 4)", "note 48 (polyphony 4)"]
+    assert sum("note 47 is outside the trained range" in message for message in messages) == 1
