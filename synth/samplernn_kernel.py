@@ -1,8 +1,9 @@
 """The SampleRNN voice's per-sample loop, compiled with numba.
 
 In numpy a sample costs about fifteen calls on arrays of a few hundred numbers, and their
-overhead is most of the time. Compiled, the same arithmetic runs as plain loops, with all
-voices sharing each row of weights while it is in cache. The weights arrive already folded by
+overhead is most of the time. Compiled, the loop makes no Python calls: the large products
+(GRU gates, upsampling, the sample-level MLP) go to BLAS through numba's ``np.dot``, which
+needs scipy; the small ones and the gates run as plain loops. The weights arrive folded by
 :class:`synth.fast_voice.FastVoiceBank` (the sample-level input layer as one lookup table
 per input tap); a tier's weights come as the tuple :meth:`synth.fast_voice._Tier.weights`.
 """
@@ -17,7 +18,7 @@ from synth.compiled_sampling import draw_class
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
 def _accumulate(inputs: np.ndarray, weight: np.ndarray, out: np.ndarray) -> None:
-    """out[v] += inputs[v] @ weight, one weight row at a time for every voice."""
+    """out[v] += inputs[v] @ weight, for the small products (a frame, the condition)."""
     for k in range(weight.shape[0]):
         for voice in range(inputs.shape[0]):
             value = inputs[voice, k]
