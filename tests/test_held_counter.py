@@ -96,7 +96,7 @@ def test_a_fine_tuned_run_exports_a_voice_with_the_held_offset_asked_for(tiny_vo
 
 
 def test_the_default_export_plays_held_keys_raised(tiny_voice_model):
-    from training.export_voice import DEFAULT_HELD_OFFSET
+    from training.voice_networks import DEFAULT_HELD_OFFSET
 
     assert read_metadata(tiny_voice_model)["held_offset"] == DEFAULT_HELD_OFFSET > 0.0
     assert load_torchscript(tiny_voice_model).held_offset == DEFAULT_HELD_OFFSET
@@ -111,3 +111,23 @@ def test_a_start_from_a_different_network_is_a_usage_error(tiny_voice_model, tmp
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error == ("error: --init-from run: top_input.weight is (32, 19), this network "
                      "needs (48, 19)")
+
+
+def test_training_previews_play_held_keys_as_the_synth_will():
+    from training.voice_networks import (
+        DEFAULT_HELD_OFFSET,
+        VoiceModelConfig,
+        build_voice_network,
+        playback_held_offset,
+        streaming_generator,
+    )
+
+    samplernn = build_voice_network(VoiceModelConfig(dim=16, embedding_dim=4))
+    wavenet = build_voice_network(VoiceModelConfig(arch="wavenet", channels=4,
+                                                   skip_channels=4, layers_per_stack=2))
+    assert playback_held_offset(samplernn) == DEFAULT_HELD_OFFSET
+    assert playback_held_offset(wavenet) == 0.0
+    preview = streaming_generator(samplernn, held_offset=playback_held_offset(samplernn))
+    assert preview.held_offset == DEFAULT_HELD_OFFSET
+    with pytest.raises(ValueError, match="held offset is for SampleRNN"):
+        streaming_generator(wavenet, held_offset=0.3)

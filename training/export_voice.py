@@ -19,11 +19,9 @@ from training.voice_networks import (
     VoiceModelConfig,
     architecture_of,
     build_voice_network,
+    playback_held_offset,
     scripted_bank,
 )
-
-# Played back, a held key's counter reads 1 + this (training.samplernn.held_counter).
-DEFAULT_HELD_OFFSET = 0.3
 
 
 def _cell(rnn: nn.GRU) -> nn.GRUCell:
@@ -135,7 +133,7 @@ class ScriptedVoice(nn.Module):
 
 def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
                      held_offset: float | None = None) -> dict[str, Any]:
-    """Write the voice file; ``held_offset`` (SampleRNN) defaults to DEFAULT_HELD_OFFSET."""
+    """Write the voice file; ``held_offset`` (SampleRNN) defaults to playback_held_offset."""
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
@@ -143,7 +141,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         **{**model_config, "held_out_notes": tuple(model_config["held_out_notes"])}))
     load_weights(model, state, run_dir, "voice", ExportError)
     if held_offset is None:
-        held_offset = DEFAULT_HELD_OFFSET if isinstance(model, SampleRNN) else 0.0
+        held_offset = playback_held_offset(model)
     elif held_offset and not isinstance(model, SampleRNN):
         raise ExportError("--held-offset is for SampleRNN voices; this run is a WaveNet")
     dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],

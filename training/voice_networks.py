@@ -13,6 +13,9 @@ from training.wavenet_generation import CachedWaveNetGenerator
 
 ARCHITECTURES = ("samplernn", "wavenet")
 
+# Played back, a held key's counter reads 1 + this (training.samplernn.held_counter).
+DEFAULT_HELD_OFFSET = 0.3
+
 
 @dataclass(frozen=True)
 class VoiceModelConfig:
@@ -49,12 +52,20 @@ def context_samples(model: nn.Module) -> int:
     return model.receptive_field if isinstance(model, WaveNet) else model.top_frame
 
 
+def playback_held_offset(model: nn.Module) -> float:
+    """The held offset a voice is played back with unless told otherwise (SampleRNN only)."""
+    return DEFAULT_HELD_OFFSET if isinstance(model, SampleRNN) else 0.0
+
+
 def streaming_generator(model: nn.Module, batch: int = 1, temperature: float = 1.0,
-                        seed: int = 0) -> VoiceGenerator | CachedWaveNetGenerator:
+                        seed: int = 0, held_offset: float = 0.0,
+                        ) -> VoiceGenerator | CachedWaveNetGenerator:
     """The torch reference generator of either architecture (previews, tests)."""
     if isinstance(model, WaveNet):
+        if held_offset:
+            raise ValueError("the held offset is for SampleRNN voices; this one is a WaveNet")
         return CachedWaveNetGenerator(model, batch, temperature, seed)
-    return VoiceGenerator(model, batch, temperature, seed)
+    return VoiceGenerator(model, batch, temperature, seed, held_offset)
 
 
 def scripted_bank(model: nn.Module, voices: int, held_offset: float = 0.0) -> nn.Module:

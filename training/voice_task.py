@@ -22,6 +22,7 @@ from training.voice_networks import (
     VoiceModelConfig,
     build_voice_network,
     context_samples,
+    playback_held_offset,
     streaming_generator,
 )
 from training.warm_start import starting_state
@@ -126,7 +127,9 @@ class VoiceTask:
             torch.from_numpy(clip.velocity[start:start + length]),
             torch.from_numpy(clip.remaining[start:start + length]), self.dataset.counter_cap)
         on_cpu = cpu_model(model)
-        generator = streaming_generator(on_cpu, seed=step)
+        # played as the synth will play the exported file
+        generator = streaming_generator(on_cpu, seed=step,
+                                        held_offset=playback_held_offset(on_cpu))
         audio = generator.audio(generator.generate(condition[None].float()))[0].numpy()
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)
