@@ -77,7 +77,7 @@ def _decibels(power: np.ndarray | float) -> np.ndarray:
 
 
 def evaluate_voice(model_path: Path, out_dir: Path, hold_seconds: float = 1.0,
-                   seed: int = 0, takes: int = 4) -> dict[str, Any]:
+                   seed: int = 0, takes: int = 8) -> dict[str, Any]:
     metadata = read_metadata(model_path)
     validate_metadata(metadata, source=str(model_path), expected_kind=KIND_VOICE)
     rate, cap = metadata["sample_rate"], metadata["counter_cap"]

@@ -1,8 +1,8 @@
 """WaveNet voice generation speed: real-time factor (audio seconds per compute second) at
 16 kHz on one core, for the naive generator that recomputes the receptive field every
 sample, the torch generator with per-layer activation queues, the scripted bank in the model
-file, the numpy bank, and the numba-compiled bank the synth uses; next to the SampleRNN
-voice's numpy bank, all in the same run.
+file, the numpy bank, and the numba-compiled bank the synth uses; next to the bank the synth
+uses for a SampleRNN voice of the same width (untrained), all in the same run.
 
     python -m tests.benchmarks.wavenet_speed --seconds 1 --out wavenet_speed.json
 """
@@ -80,7 +80,7 @@ def measure(config: VoiceModelConfig, seconds: float) -> dict:
             "wavenet_fast_over_naive": round(fast_rtf / naive_rtf, 1),
             "wavenet_compiled_rtf": round(compiled_rtf, 3),
             "wavenet_compiled_over_naive": round(compiled_rtf / naive_rtf, 1),
-            "samplernn_fast_numpy_rtf": round(samplernn_rtf, 3),
+            "samplernn_synth_rtf": round(samplernn_rtf, 3),
             "samplernn_over_wavenet_compiled": round(samplernn_rtf / compiled_rtf, 1),
         }
     return results
