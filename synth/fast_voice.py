@@ -11,6 +11,7 @@ path is the reference it is tested against.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import numpy as np
@@ -27,12 +28,14 @@ def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
     return state[name].detach().cpu().numpy().astype(np.float32)
 
 
-def _compiled_kernel() -> Any:
+def compiled_kernel(module: str) -> Any:
+    """``generate_block`` of the numba kernel ``synth.<module>``; None where numba is
+    missing (the banks' numpy path)."""
     try:
-        from synth import samplernn_kernel
-    except ImportError:  # numba missing: the numpy path
+        kernel = importlib.import_module(f"synth.{module}")
+    except ImportError:
         return None
-    return samplernn_kernel.generate_block
+    return kernel.generate_block
 
 
 class FastVoiceBank(Rewindable):
@@ -70,7 +73,7 @@ class FastVoiceBank(Rewindable):
         self.levels = levels
         self._random = np.random.default_rng(seed)
         self._taps = np.arange(bottom)
-        self._kernel = _compiled_kernel() if compiled else None
+        self._kernel = compiled_kernel("samplernn_kernel") if compiled else None
         self.reset_all()
 
     @property

@@ -10,26 +10,16 @@ is the reference the compiled loop is tested against and about 15 times slower.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 
 from synth.bank_state import Rewindable
-from synth.fast_voice import NOISE_CHUNK
+from synth.fast_voice import NOISE_CHUNK, compiled_kernel
 from synth.sampling import draw_classes
 
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
     return state[name].detach().cpu().numpy().astype(np.float32)
-
-
-def _compiled_kernel() -> Any:
-    try:
-        from synth import wavenet_kernel
-    except ImportError:  # numba missing: the numpy path
-        return None
-    return wavenet_kernel.generate_block
 
 
 class FastWaveNetBank(Rewindable):
@@ -79,7 +69,7 @@ class FastWaveNetBank(Rewindable):
         self.head = [(_numpy(state, f"head.{i}.weight").T.copy(),
                       _numpy(state, f"head.{i}.bias")) for i in (1, 3)]
         self._dilation_array = np.asarray(self.dilations, np.int64)
-        self._kernel = _compiled_kernel() if compiled else None
+        self._kernel = compiled_kernel("wavenet_kernel") if compiled else None
         self._random = np.random.default_rng(seed)
         self._pair = np.zeros((voices, 2 * channels), np.float32)
         self._gated = np.zeros((voices, len(self.dilations) * channels), np.float32)
