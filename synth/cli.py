@@ -9,8 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from synth.addresses import LATENT_DIM, address_table_text
-from synth.model_file import (
+from synth.contract.model_file import (
     KIND_COMPOSER,
     KIND_GRAINS,
     KIND_VOICE,
@@ -18,9 +17,10 @@ from synth.model_file import (
     read_metadata,
     validate_metadata,
 )
-from synth.network_policy import PolicyError, check_listening_address, parse_allowed
-from synth.presets import PresetError, PresetStore, default_preset_directory
-from synth.score import ScoreError, read_score
+from synth.control.addresses import LATENT_DIM, address_table_text
+from synth.control.network_policy import PolicyError, check_listening_address, parse_allowed
+from synth.control.presets import PresetError, PresetStore, default_preset_directory
+from synth.control.score import ScoreError, read_score
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
 DEFAULT_MODEL = MODELS / "grains.pt"
@@ -101,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(address_table_text())
         return 0
     if args.list_devices:
-        from synth.engine import pyo
+        from synth.grains.engine import pyo
 
         pyo.pa_list_devices()
         return 0
@@ -186,7 +186,7 @@ def _choose_composer(args: argparse.Namespace) -> None:
 
 
 def _list_midi(api: str | None) -> int:
-    from synth.midi_input import MidiError, list_midi_inputs
+    from synth.voice.midi_input import MidiError, list_midi_inputs
 
     try:
         names = list_midi_inputs(api)
@@ -207,7 +207,7 @@ def _render(args: argparse.Namespace, metadata: dict) -> int:
     from synth.offline import RenderSettings, render_offline
 
     if args.midi_file:
-        from synth.voice_render import render_midi
+        from synth.voice.midi_render import render_midi
 
         if not args.midi_file.is_file():
             raise UsageError(f"{args.midi_file}: no such MIDI file")
@@ -228,7 +228,7 @@ def _render(args: argparse.Namespace, metadata: dict) -> int:
 
 def _play(args: argparse.Namespace, metadata: dict) -> int:
     from synth.live import AudioUnavailable, LiveSettings, run_live
-    from synth.voice_player import VoiceOptions
+    from synth.voice.player import VoiceOptions
 
     voice_options, voice_metadata = None, None
     if args.voice is not None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synth.composer_player import DEFAULT_TEMPERATURE
-from synth.model_file import ModelFileError
-from synth.piano_roll import RollError, keep_top_lines, notes_from_roll, roll_from_midi
+from synth.composer.piano_roll import RollError, keep_top_lines, notes_from_roll, roll_from_midi
+from synth.composer.player import DEFAULT_TEMPERATURE
+from synth.contract.model_file import ModelFileError
 
 DEFAULT_COMPOSER = Path("models/composer.pt")
 
@@ -62,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def compose_to_file(args: argparse.Namespace) -> str:
-    from synth.composition import load_composer
-    from synth.piano_roll import RollRange, write_roll_midi
+    from synth.composer.model import load_composer
+    from synth.composer.piano_roll import RollRange, write_roll_midi
 
     if args.bars <= 0 or args.seed_bars <= 0 or args.tempo <= 0 or args.temperature <= 0:
         raise UsageError("--bars, --seed-bars, --tempo and --temperature must be positive")

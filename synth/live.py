@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synth.controls import Controller
-from synth.decoder import GrainDecoder
-from synth.engine import GrainEngine, pyo
-from synth.grain_tables import table_samples
-from synth.latent_space import LatentSpace
-from synth.osc_receiver import OscListener
-from synth.presets import PresetStore, default_preset_directory
+from synth.control.controller import Controller
+from synth.control.listener import OscListener
+from synth.control.presets import PresetStore, default_preset_directory
+from synth.control.state_reply import reply_address, state_datagram
+from synth.grains.decoder import GrainDecoder
+from synth.grains.engine import GrainEngine, pyo
+from synth.grains.latent_space import LatentSpace
+from synth.grains.tables import table_samples
 from synth.processes import c_stderr_muted
-from synth.state_reply import reply_address, state_datagram
-from synth.voice_player import VoiceOptions, VoicePlayer
+from synth.voice.player import VoiceOptions, VoicePlayer
 
 log = logging.getLogger("deepnote")
 

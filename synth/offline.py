@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synth.controls import Controller
-from synth.decoder import GrainDecoder
-from synth.engine import FADE_OUT_SECONDS, GrainEngine, pyo
-from synth.grain_tables import table_samples
-from synth.latent_space import LatentSpace
-from synth.presets import PresetStore, default_preset_directory
-from synth.score import ScoreEvent
+from synth.control.controller import Controller
+from synth.control.presets import PresetStore, default_preset_directory
+from synth.control.score import ScoreEvent
+from synth.grains.decoder import GrainDecoder
+from synth.grains.engine import FADE_OUT_SECONDS, GrainEngine, pyo
+from synth.grains.latent_space import LatentSpace
+from synth.grains.tables import table_samples
 
 
 @dataclass(frozen=True)

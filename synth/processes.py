@@ -45,7 +45,7 @@ def wait_for_worker(process: mp.process.BaseProcess, results: mp.Queue, what: st
                     timeout: float) -> None:
     """Block until a worker says WorkerReady; ModelFileError (one line) if it fails, dies
     or takes longer than ``timeout``. ``what`` names it: "<model>: the voice worker"."""
-    from synth.model_file import ModelFileError
+    from synth.contract.model_file import ModelFileError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

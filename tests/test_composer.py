@@ -9,10 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from synth.composer_player import ComposeCommand, ComposerPlayer, octave_shift
-from synth.composition import load_composer
-from synth.model_file import read_metadata
-from synth.piano_roll import (
+from synth.composer.model import load_composer
+from synth.composer.piano_roll import (
     HELD,
     ONSET,
     SILENT,
@@ -23,11 +21,13 @@ from synth.piano_roll import (
     roll_from_midi,
     write_roll_midi,
 )
+from synth.composer.player import ComposeCommand, ComposerPlayer, octave_shift
+from synth.contract.model_file import read_metadata
 from tests.jack_harness import REPO
-from training.checkpoint import load_checkpoint
-from training.composer import focal_loss
-from training.composer_dataset import build_composer_dataset
-from training.grain_dataset import DatasetError
+from training.composer.dataset import build_composer_dataset
+from training.composer.model import focal_loss
+from training.core.checkpoint import load_checkpoint
+from training.grains.dataset import DatasetError
 
 
 def _midi(path, notes, ticks_per_beat=480):

@@ -11,7 +11,7 @@ from tests.audio_fixtures import (
     write_generated_files,
 )
 from training.cli import train_main
-from training.grain_dataset import (
+from training.grains.dataset import (
     DatasetError,
     GrainDataset,
     GrainDatasetConfig,

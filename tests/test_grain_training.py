@@ -11,13 +11,13 @@ import pytest
 import soundfile
 import torch
 
-from synth.model_file import read_metadata
-from synth.torchscript import load_torchscript, torchscript_warnings_silenced
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
 from tests.conftest import tiny_training_args
-from training.checkpoint import load_checkpoint
 from training.cli import eval_main, export_main, train_main
-from training.export_grains import NN_TILDE_TEST_LENGTH
-from training.grain_task import GRAIN_PRESETS
+from training.core.checkpoint import load_checkpoint
+from training.grains.export import NN_TILDE_TEST_LENGTH
+from training.grains.task import GRAIN_PRESETS
 
 REPO = Path(__file__).resolve().parents[1]
 

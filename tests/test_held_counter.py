@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 import torch
 
-from synth.model_file import read_metadata
-from synth.torchscript import load_torchscript
-from synth.voice_banks import open_voice_bank
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import load_torchscript
+from synth.voicebank.open import open_voice_bank
 from tests.test_voice_model import _fast_bank
 from training.cli import export_main, train_main
-from training.quantize import quantize
-from training.run_folder import RunError
-from training.samplernn import SampleRNN, condition_features, held_counter
-from training.voice_generation import VoiceGenerator
-from training.warm_start import starting_state
+from training.core.run_folder import RunError
+from training.core.warm_start import starting_state
+from training.voice.quantize import quantize
+from training.voice.samplernn import SampleRNN, condition_features, held_counter
+from training.voice.samplernn_generation import VoiceGenerator
 
 CAP = 8000
 
@@ -96,7 +96,7 @@ def test_a_fine_tuned_run_exports_a_voice_with_the_held_offset_asked_for(tiny_vo
 
 
 def test_the_default_export_plays_held_keys_raised(tiny_voice_model):
-    from training.voice_networks import DEFAULT_HELD_OFFSET
+    from training.voice.networks import DEFAULT_HELD_OFFSET
 
     assert read_metadata(tiny_voice_model)["held_offset"] == DEFAULT_HELD_OFFSET > 0.0
     assert load_torchscript(tiny_voice_model).held_offset == DEFAULT_HELD_OFFSET
@@ -114,7 +114,7 @@ def test_a_start_from_a_different_network_is_a_usage_error(tiny_voice_model, tmp
 
 
 def test_training_previews_play_held_keys_as_the_synth_will():
-    from training.voice_networks import (
+    from training.voice.networks import (
         DEFAULT_HELD_OFFSET,
         VoiceModelConfig,
         build_voice_network,

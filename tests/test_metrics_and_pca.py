@@ -1,16 +1,16 @@
 import numpy as np
 import pytest
 
-from synth.grain_tables import overlap_add
-from training.grains import slice_grains
-from training.metrics import (
+from synth.grains.tables import overlap_add
+from training.core.metrics import (
     grain_power_spectra,
     log_spectral_distance,
     spectral_convergence,
     spectral_scores,
     total_spectral_convergence,
 )
-from training.pca import PCACodec
+from training.grains.cutting import slice_grains
+from training.grains.pca import PCACodec
 
 
 def test_pca_recovers_a_hand_built_subspace():

@@ -5,11 +5,11 @@ import zipfile
 import pytest
 import torch
 
-from synth.model_file import FORMAT_VERSION, ModelFileError, read_metadata
-from synth.torchscript import load_torchscript
+from synth.contract.model_file import FORMAT_VERSION, ModelFileError, read_metadata
+from synth.contract.torchscript import load_torchscript
 from tests.conftest import tiny_training_args
-from training.checkpoint import load_checkpoint, save_checkpoint
 from training.cli import export_main, train_main
+from training.core.checkpoint import load_checkpoint, save_checkpoint
 
 
 @pytest.fixture(scope="module")

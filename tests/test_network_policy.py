@@ -6,13 +6,13 @@ import time
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from synth.network_policy import (
+from synth.control.listener import OscListener
+from synth.control.network_policy import (
     PolicyError,
     SenderPolicy,
     check_listening_address,
     parse_allowed,
 )
-from synth.osc_receiver import OscListener
 from tests.jack_harness import REPO
 
 

@@ -8,15 +8,15 @@ import pytest
 import soundfile
 
 from training.cli import train_main
-from training.grain_dataset import DatasetError
-from training.note_dataset import (
+from training.grains.dataset import DatasetError
+from training.voice.dataset import (
     END_FRACTION_OF_PEAK,
     Note,
     build_voice_dataset,
     conditioning,
     read_notes,
 )
-from training.note_render import RenderPlan, parse_notes, render_note_set
+from training.voice.note_render import RenderPlan, parse_notes, render_note_set
 
 needs_fluidsynth = pytest.mark.skipif(shutil.which("fluidsynth") is None,
                                       reason="fluidsynth is not installed")

@@ -8,9 +8,9 @@ import pytest
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from synth.addresses import ADDRESSES, InvalidArguments, validate_message
-from synth.osc_datagram import MalformedDatagram, parse_datagram
-from synth.osc_receiver import OscListener, RateLimitedWarnings, open_socket
+from synth.control.addresses import ADDRESSES, InvalidArguments, validate_message
+from synth.control.datagram import MalformedDatagram, parse_datagram
+from synth.control.listener import OscListener, RateLimitedWarnings, open_socket
 
 
 def message(address: str, *arguments) -> bytes:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from synth.addresses import ADDRESS_BY_PATH
-from synth.osc_receiver import OscListener
+from synth.control.addresses import ADDRESS_BY_PATH
+from synth.control.listener import OscListener
 from tests.jack_harness import (
     REPO,
     JackServer,

@@ -9,7 +9,7 @@ import pytest
 import soundfile
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from synth.presets import PresetError, PresetStore
+from synth.control.presets import PresetError, PresetStore
 from tests.jack_harness import (
     REPO,
     JackServer,

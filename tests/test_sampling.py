@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from synth.sampling import CUTOFF, draw_classes
+from synth.voicebank.sampling import CUTOFF, draw_classes
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
@@ -33,7 +33,7 @@ def test_a_uniform_at_the_top_draws_the_last_class_in_the_running():
 
 def test_the_compiled_draw_is_the_numpy_draw():
     pytest.importorskip("numba")
-    from synth.compiled_sampling import draw_class
+    from synth.voicebank.compiled_sampling import draw_class
 
     random = np.random.default_rng(1)
     logits = (random.standard_normal((2000, 256)) * 8.0).astype(np.float32)

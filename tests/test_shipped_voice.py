@@ -9,8 +9,8 @@ import pytest
 import soundfile
 
 from synth.cli import DEFAULT_VOICE
-from synth.model_file import KIND_VOICE, read_metadata, validate_metadata
-from synth.voice_render import render_midi
+from synth.contract.model_file import KIND_VOICE, read_metadata, validate_metadata
+from synth.voice.midi_render import render_midi
 
 pytestmark = pytest.mark.skipif(not DEFAULT_VOICE.is_file(), reason="no shipped voice yet")
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.addresses import ADDRESSES, address_table_markdown
 from synth.cli import DEFAULT_MODEL
-from synth.model_file import read_metadata
+from synth.contract.model_file import read_metadata
+from synth.control.addresses import ADDRESSES, address_table_markdown
 from tests.jack_harness import CEILING, REPO, spectral_distance_db
 
 SCORE = """\
@@ -110,7 +110,7 @@ def test_usage_errors_exit_2_without_traceback(tiny_grain_model, tmp_path):
 
 
 def test_portaudio_without_a_sound_card_fails_with_one_line(tiny_grain_model):
-    from synth.engine import pyo
+    from synth.grains.engine import pyo
 
     if pyo.pa_get_default_output() >= 0:
         pytest.skip("this machine has a sound card")

@@ -1,7 +1,7 @@
 import torch
 from torch import nn
 
-from training.vae import PROTOTYPE_DECODER, PROTOTYPE_ENCODER, GrainVAE
+from training.grains.vae import PROTOTYPE_DECODER, PROTOTYPE_ENCODER, GrainVAE
 
 
 def test_prototype_table_is_what_the_model_builds():

@@ -2,7 +2,7 @@ import librosa
 import numpy as np
 import pytest
 
-from training.voice_evaluation import held_level_drop, measure_note, note_condition
+from training.voice.evaluation import held_level_drop, measure_note, note_condition
 
 RATE = 16000
 

@@ -7,14 +7,14 @@ import pytest
 import soundfile
 import torch
 
-from synth.model_file import read_metadata
-from synth.torchscript import load_torchscript
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import load_torchscript
 from tests.jack_harness import REPO
-from training.checkpoint import load_checkpoint
 from training.cli import export_main, train_main
-from training.quantize import dequantize, quantize
-from training.samplernn import SampleRNN, condition_features
-from training.voice_generation import VoiceGenerator
+from training.core.checkpoint import load_checkpoint
+from training.voice.quantize import dequantize, quantize
+from training.voice.samplernn import SampleRNN, condition_features
+from training.voice.samplernn_generation import VoiceGenerator
 
 
 @pytest.mark.parametrize("kind", ["mu-law", "linear"])
@@ -124,9 +124,9 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
 
 def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0,
                compiled: bool = True):
-    from synth.fast_voice import FastVoiceBank
-    from synth.torchscript import torchscript_warnings_silenced
-    from training.export_voice import ScriptedVoice
+    from synth.contract.torchscript import torchscript_warnings_silenced
+    from synth.voicebank.samplernn import FastVoiceBank
+    from training.voice.export import ScriptedVoice
 
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedVoice(model, voices, held_offset))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.voice_mixer import Resampled
-from synth.voice_notes import VoiceAllocator
+from synth.voice.mixer import Resampled
+from synth.voice.notes import VoiceAllocator
 from tests.jack_harness import REPO
 
 

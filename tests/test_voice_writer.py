@@ -10,12 +10,12 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from synth.model_file import read_metadata
-from synth.torchscript import load_torchscript
-from synth.voice_mixer import VoiceMixer
-from synth.voice_notes import NoteEvent
-from synth.voice_ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
-from synth.voice_writer import VoiceWriter
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import load_torchscript
+from synth.voice.mixer import VoiceMixer
+from synth.voice.notes import NoteEvent
+from synth.voice.ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
+from synth.voice.writer import VoiceWriter
 
 RATE = 16000
 LEAD, HORIZON = 192, 1280  # 12 ms and 80 ms

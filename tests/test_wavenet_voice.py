@@ -13,16 +13,16 @@ import pytest
 import soundfile
 import torch
 
-from synth.model_file import read_metadata
-from synth.torchscript import load_torchscript, torchscript_warnings_silenced
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
 from tests.jack_harness import REPO
-from training.checkpoint import load_checkpoint
 from training.cli import export_main, train_main
-from training.quantize import quantize
-from training.samplernn import condition_features
-from training.scripted_wavenet import ScriptedWaveNetVoice
-from training.wavenet import WaveNet
-from training.wavenet_generation import CachedWaveNetGenerator, NaiveWaveNetGenerator
+from training.core.checkpoint import load_checkpoint
+from training.voice.quantize import quantize
+from training.voice.samplernn import condition_features
+from training.voice.scripted_wavenet import ScriptedWaveNetVoice
+from training.voice.wavenet import WaveNet
+from training.voice.wavenet_generation import CachedWaveNetGenerator, NaiveWaveNetGenerator
 
 
 def _model(features: int = 3) -> WaveNet:
@@ -87,7 +87,7 @@ def test_generating_2n_samples_equals_n_plus_n_with_carried_state():
 
 
 def test_fast_numpy_bank_computes_what_the_torch_model_computes():
-    from synth.fast_wavenet import FastWaveNetBank
+    from synth.voicebank.wavenet import FastWaveNetBank
 
     model = _model()
     with torchscript_warnings_silenced():
@@ -111,7 +111,7 @@ def test_fast_numpy_bank_computes_what_the_torch_model_computes():
 
 
 def test_compiled_kernel_generates_what_the_numpy_path_generates():
-    from synth.fast_wavenet import FastWaveNetBank
+    from synth.voicebank.wavenet import FastWaveNetBank
 
     pytest.importorskip("numba")
     model = _model()
@@ -245,7 +245,7 @@ def test_the_live_synth_plays_a_wavenet_voice_and_says_if_it_is_too_slow(tiny_wa
 
 
 def test_a_voice_file_of_an_unknown_architecture_is_refused_with_the_reason():
-    from synth.model_file import ModelFileError, validate_metadata
+    from synth.contract.model_file import ModelFileError, validate_metadata
 
     metadata = {"format_version": "1.0", "kind": "voice", "sample_rate": 16000,
                 "training_data": {}, "training_command": "", "code_version": "x",

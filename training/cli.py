@@ -10,10 +10,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from synth.model_file import ModelFileError
-from training.checkpoint import CheckpointError
-from training.grain_dataset import DatasetError, GrainDatasetConfig
-from training.run_folder import RunError
+from synth.contract.model_file import ModelFileError
+from training.core.checkpoint import CheckpointError
+from training.core.run_folder import RunError
+from training.grains.dataset import DatasetError, GrainDatasetConfig
 
 log = logging.getLogger("deepnote")
 
@@ -76,8 +76,8 @@ def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size:
 
 
 def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
-    from training.quantize import QUANTIZATIONS
-    from training.voice_networks import ARCHITECTURES
+    from training.voice.networks import ARCHITECTURES
+    from training.voice.quantize import QUANTIZATIONS
 
     _add_loop_arguments(parser, steps=20000, batch_size=16, learning_rate=1e-3,
                         eval_every=1000)
@@ -101,7 +101,7 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_voice(args: argparse.Namespace, command: str) -> int:
-    from training.voice_run import prepare_voice_run
+    from training.voice.run import prepare_voice_run
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "dim",
                            "window", "window_hop", "counter_cap", "sample_rate", "channels",
@@ -113,7 +113,7 @@ def _train_voice(args: argparse.Namespace, command: str) -> int:
 
 
 def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
-    from training.note_render import DEFAULT_SOUNDFONT, THESIS_NOTES, RenderPlan
+    from training.voice.note_render import DEFAULT_SOUNDFONT, THESIS_NOTES, RenderPlan
 
     defaults = RenderPlan(notes=())
     parser.add_argument("--out", type=Path, required=True, help="folder for WAV + MIDI pairs")
@@ -130,7 +130,7 @@ def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _render_voice_data(args: argparse.Namespace) -> int:
-    from training.note_render import RenderPlan, parse_notes, render_note_set
+    from training.voice.note_render import RenderPlan, parse_notes, render_note_set
 
     try:
         velocities = tuple(int(v) for v in args.velocities.split(","))
@@ -171,7 +171,7 @@ def _add_audio_wavenet_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_audio_wavenet(args: argparse.Namespace, command: str) -> int:
-    from training.audio_wavenet import prepare_audio_wavenet_run
+    from training.voice.audio_wavenet import prepare_audio_wavenet_run
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "window",
                            "window_hop", "sample_rate", "channels", "skip_channels", "stacks",
@@ -194,8 +194,8 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     def generate() -> int:
         import soundfile
 
-        from training.audio_wavenet import generate_audio, load_audio_wavenet
-        from training.checkpoint import atomic_write_bytes
+        from training.core.checkpoint import atomic_write_bytes
+        from training.voice.audio_wavenet import generate_audio, load_audio_wavenet
 
         if args.seconds <= 0 or args.temperature <= 0:
             raise UsageError("--seconds and --temperature must be positive")
@@ -211,8 +211,8 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
-    from synth.piano_roll import RollRange
-    from training.composer_task import ComposerConfig
+    from synth.composer.piano_roll import RollRange
+    from training.composer.task import ComposerConfig
 
     roll, model = RollRange(), ComposerConfig()
     _add_loop_arguments(parser, steps=4000, batch_size=32, learning_rate=2e-3,
@@ -231,7 +231,7 @@ def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_composer(args: argparse.Namespace, command: str) -> int:
-    from training.composer_run import prepare_composer_run
+    from training.composer.run import prepare_composer_run
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hidden",
                            "layers", "window", "pitches", "steps_per_quarter"))
@@ -244,7 +244,7 @@ def _train_composer(args: argparse.Namespace, command: str) -> int:
 
 
 def _write_chorales(args: argparse.Namespace) -> int:
-    from training.chorales import export_bach_chorales
+    from training.composer.chorales import export_bach_chorales
 
     if args.limit is not None and args.limit <= 0:
         raise UsageError("--limit must be positive")
@@ -268,7 +268,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(arguments)
 
     def evaluate() -> int:
-        from training.grain_report import evaluate_run
+        from training.grains.report import evaluate_run
 
         report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval")
         print(json.dumps(report["models"], indent=1))
@@ -290,7 +290,7 @@ def _eval_voice(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def evaluate() -> int:
-        from training.voice_evaluation import evaluate_voice
+        from training.voice.evaluation import evaluate_voice
 
         out = args.out or args.model.with_name(args.model.stem + "-eval")
         report = evaluate_voice(args.model, out, args.hold, args.seed, args.takes)
@@ -313,7 +313,7 @@ def _eval_composer(argv: list[str]) -> int:
     args = parser.parse_args(argv)
 
     def evaluate() -> int:
-        from training.composer_evaluation import evaluate_composer
+        from training.composer.evaluation import evaluate_composer
 
         out = args.out or args.model.parent
         report = evaluate_composer(args.model, args.data, out, args.bars, args.seed)
@@ -335,24 +335,24 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     def export() -> int:
-        from training.run_folder import read_run_config
+        from training.core.run_folder import read_run_config
 
         kind = read_run_config(args.run_dir).get("kind")
         if kind == "composer":
-            from training.export_composer import export_composer_run
+            from training.composer.export import export_composer_run
 
             metadata = export_composer_run(args.run_dir, args.out)
             print(f"wrote {args.out} (composer, {metadata['pitches']} pitches from MIDI "
                   f"{metadata['lowest_pitch']})")
             return 0
         if kind == "voice":
-            from training.export_voice import export_voice_run
+            from training.voice.export import export_voice_run
 
             metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
             return 0
-        from training.export_grains import export_grain_run
+        from training.grains.export import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)
         print(f"wrote {args.out} ({metadata['kind']}, latent {metadata['latent_dim']}, "
@@ -363,7 +363,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
-    from training.grain_task import GRAIN_PRESETS
+    from training.grains.task import GRAIN_PRESETS
 
     defaults = GrainDatasetConfig()
     _add_loop_arguments(parser, steps=20000, batch_size=128, learning_rate=1e-3,
@@ -382,7 +382,7 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _train_grains(args: argparse.Namespace, command: str) -> int:
-    from training.grain_run import prepare_grain_run
+    from training.grains.run import prepare_grain_run
 
     _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hop",
                            "grain_size", "sample_rate"))
@@ -393,8 +393,8 @@ def _train_grains(args: argparse.Namespace, command: str) -> int:
 def _run_training(args: argparse.Namespace, prepare: Callable, unit: str) -> int:
     import torch
 
-    from training.distributed import start_process_group, stop_process_group
-    from training.loop import run_training
+    from training.core.distributed import start_process_group, stop_process_group
+    from training.core.loop import run_training
 
     if args.threads:
         torch.set_num_threads(args.threads)

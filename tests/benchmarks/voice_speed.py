@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from synth.cli import DEFAULT_VOICE
-from synth.fast_voice import FastVoiceBank
-from synth.model_file import read_metadata
-from synth.torchscript import torchscript_warnings_silenced
-from training.export_voice import ScriptedVoice
-from training.samplernn import SampleRNN
-from training.voice_generation import VoiceGenerator
+from synth.contract.model_file import read_metadata
+from synth.contract.torchscript import torchscript_warnings_silenced
+from synth.voicebank.samplernn import FastVoiceBank
+from training.voice.export import ScriptedVoice
+from training.voice.samplernn import SampleRNN
+from training.voice.samplernn_generation import VoiceGenerator
 
 RATE = 16000
 

@@ -22,15 +22,15 @@ from pathlib import Path
 
 import torch
 
-from synth.fast_voice import FastVoiceBank
-from synth.fast_wavenet import FastWaveNetBank
-from synth.torchscript import torchscript_warnings_silenced
+from synth.contract.torchscript import torchscript_warnings_silenced
+from synth.voicebank.samplernn import FastVoiceBank
+from synth.voicebank.wavenet import FastWaveNetBank
 from tests.benchmarks.voice_speed import RATE, REPEATS, _condition, _timed
-from training.export_voice import ScriptedVoice
-from training.samplernn import SampleRNN
-from training.scripted_wavenet import ScriptedWaveNetVoice
-from training.voice_networks import VoiceModelConfig, build_voice_network
-from training.wavenet_generation import CachedWaveNetGenerator, NaiveWaveNetGenerator
+from training.voice.export import ScriptedVoice
+from training.voice.networks import VoiceModelConfig, build_voice_network
+from training.voice.samplernn import SampleRNN
+from training.voice.scripted_wavenet import ScriptedWaveNetVoice
+from training.voice.wavenet_generation import CachedWaveNetGenerator, NaiveWaveNetGenerator
 
 NAIVE_SAMPLES = 160  # the recompute is slow: time this many samples and scale
 

@@ -1,0 +1,1 @@
+"""The model-file contract: metadata, format version, TorchScript loading (training uses it too)."""

@@ -1,0 +1,36 @@
+"""The one place that calls the TorchScript API, whose deprecation warnings we silence here.
+
+torch.jit is deprecated in torch 2.13, but TorchScript is the format nn~ and the rest of the
+ecosystem load, so deepnote keeps it (DESIGN.md section 4).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import torch
+
+from synth.contract.model_file import ModelFileError
+
+
+@contextmanager
+def torchscript_warnings_silenced() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", )
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.jit")
+        yield
+
+
+def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
+    """Load an exported model on the CPU in eval mode; ModelFileError if it cannot load."""
+    try:
+        with torchscript_warnings_silenced():
+            model = torch.jit.load(str(path), map_location="cpu")
+    except (RuntimeError, ValueError) as error:
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else "unreadable"
+        raise ModelFileError(f"{path}: TorchScript cannot load it ({first_line})") from error
+    model.eval()
+    return model

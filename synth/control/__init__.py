@@ -1,0 +1,1 @@
+"""The control surface: OSC addresses, datagram checks, the listener process, presets and scores."""

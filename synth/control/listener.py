@@ -1,0 +1,201 @@
+"""The OSC listener: a separate process that receives, checks, validates and coalesces.
+
+Parsing a flood of datagrams in the audio process would hold the GIL against pyo's audio
+callback (DESIGN.md section 3), so it happens here. The audio process receives small batches
+of valid messages over a pipe: for each address (and each ``/latent/dim`` dimension) only the
+latest values, in the order they last changed. Bad datagrams and messages are dropped with
+at most one warning per address every few seconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import multiprocessing as mp
+import socket
+import time
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+
+from synth.control.addresses import InvalidArguments, validate_message
+from synth.control.datagram import MalformedDatagram, parse_datagram
+from synth.control.network_policy import SenderPolicy
+from synth.processes import parent_is_gone
+
+log = logging.getLogger("deepnote.osc")
+
+RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
+FLUSH_SECONDS = 0.002
+WARNING_INTERVAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ListenerReady:
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
+class ListenerFailed:
+    reason: str
+
+
+@dataclass
+class RateLimitedWarnings:
+    """One warning per key per interval, saying how many were held back meanwhile."""
+
+    interval: float = WARNING_INTERVAL_SECONDS
+    _last: dict[str, float] = field(default_factory=dict)
+    _held: dict[str, int] = field(default_factory=dict)
+
+    def warn(self, key: str, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last.get(key, -self.interval) < self.interval:
+            self._held[key] = self._held.get(key, 0) + 1
+            return
+        held = self._held.pop(key, 0)
+        suffix = f" ({held} more dropped since the last warning)" if held else ""
+        log.warning("%s%s", message, suffix)
+        self._last[key] = now
+
+
+Message = tuple[str, tuple, tuple[str, int]]  # address, values, sender
+_NEVER_COALESCED = ("/preset/save", "/preset/load", "/state", "/panic")
+_EVENTS = ("/note", "/note/sustain", "/note/all_off", "/compose/play",
+           "/compose/stop")  # each one counts, in order
+_event_numbers = itertools.count()
+
+
+def coalescing_key(address: str, values: tuple, sender: tuple[str, int]) -> tuple:
+    """Messages with the same key replace each other while waiting."""
+    if address == "/latent/dim":
+        return (address, int(values[0]))
+    if address in _EVENTS:
+        return (address, next(_event_numbers))
+    if address in _NEVER_COALESCED:
+        return (address, values, sender)  # each request counts (duplicates aside)
+    return (address,)
+
+
+def listener_main(host: str, port: int, connection: Connection, verbose: bool,
+                  allowed: tuple[str, ...] = ()) -> None:
+    """Entry point of the listener process."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="deepnote-synth: %(message)s")
+    try:
+        sock = open_socket(host, port)
+    except OSError as error:
+        connection.send(ListenerFailed(f"cannot listen on {host}:{port}: {error.strerror}"))
+        return
+    connection.send(ListenerReady(host, sock.getsockname()[1]))
+    refused = 0  # datagrams from senders outside --allow
+    warnings = RateLimitedWarnings()
+    policy = SenderPolicy(allowed)
+    waiting: dict[tuple, Message] = {}
+    flush_at = 0.0
+    while not parent_is_gone():  # the audio process may be killed without a word
+        try:
+            datagram, sender = sock.recvfrom(65536)
+        except TimeoutError:
+            datagram = None
+        if datagram is not None and not policy.permits(sender[0]):
+            refused += 1
+            warnings.warn("<refused>", f"refused datagrams from {sender[0]} (not in --allow); "
+                          f"{refused} so far")
+        elif datagram is not None:
+            for address, values in accept(datagram, sender, warnings):
+                key = coalescing_key(address, values, sender)
+                waiting.pop(key, None)
+                waiting[key] = (address, values, (sender[0], sender[1]))
+        now = time.monotonic()
+        if waiting and now >= flush_at:
+            try:
+                connection.send(list(waiting.values()))
+            except (BrokenPipeError, OSError):
+                return  # the audio process is gone
+            waiting.clear()
+            flush_at = now + FLUSH_SECONDS
+        if connection.poll():
+            return  # any word from the audio process means stop
+
+
+def accept(datagram: bytes, sender: tuple,
+           warnings: RateLimitedWarnings) -> list[tuple[str, tuple]]:
+    """The valid messages of one datagram; everything else is warned about (rate-limited)."""
+    try:
+        messages = parse_datagram(datagram)
+    except MalformedDatagram as error:
+        warnings.warn("<malformed>", f"dropped a malformed datagram from {sender[0]}: {error}")
+        return []
+    valid = []
+    for address, arguments in messages:
+        try:
+            values = validate_message(address, arguments)
+        except InvalidArguments as error:
+            warnings.warn(address, f"dropped {address[:64]}: {error}")
+            continue
+        valid.append((address, values))
+    return valid
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        # As root the buffer may exceed net.core.rmem_max; otherwise take what is allowed.
+        sock.setsockopt(socket.SOL_SOCKET, getattr(socket, "SO_RCVBUFFORCE", 33),
+                        RECEIVE_BUFFER_BYTES)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+    sock.bind((host, port))
+    sock.settimeout(FLUSH_SECONDS)
+    return sock
+
+
+class OscListener:
+    """The audio process's handle on the listener process."""
+
+    def __init__(self, host: str, port: int, verbose: bool = False,
+                 allowed: tuple[str, ...] = ()) -> None:
+        context = mp.get_context("spawn")
+        self._connection, child = context.Pipe(duplex=True)
+        self._process = context.Process(target=listener_main, name="deepnote-osc",
+                                        args=(host, port, child, verbose, allowed),
+                                        daemon=True)
+        self._process.start()
+        child.close()
+        if not self._connection.poll(30.0):
+            raise OSError(f"the OSC listener did not start on {host}:{port}")
+        message = self._connection.recv()
+        if isinstance(message, ListenerFailed):
+            self._process.join(timeout=2.0)
+            raise OSError(message.reason)
+        self.port = message.port
+
+    def receive(self, timeout: float) -> list[Message]:
+        """The next batch of valid (address, values, sender) messages, or an empty list."""
+        if not self._connection.poll(timeout):
+            return []
+        try:
+            return self._connection.recv()
+        except EOFError:
+            return []
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
+
+    def close(self) -> None:
+        try:
+            self._connection.send("stop")
+        except (BrokenPipeError, OSError):
+            pass
+        self._process.join(timeout=2.0)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=2.0)
+        self._connection.close()

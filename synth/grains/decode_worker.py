@@ -1,0 +1,98 @@
+"""The grain-decoding worker: a separate process that owns torch (DESIGN.md section 3).
+
+Requests carry latents; the worker decodes them in one batch, overlap-adds the grains into a
+table and writes it into a free shared-memory slot. The audio process copies the slot into a
+pyo table and hands the slot back. Only the newest waiting request is decoded: a performer
+sweeping a slider wants where the slider is now, not every place it passed.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+from dataclasses import dataclass
+from multiprocessing.shared_memory import SharedMemory
+
+import numpy as np
+
+from synth.grains.tables import normalise_level, overlap_add, safe_table
+from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
+
+log = logging.getLogger("deepnote.worker")
+
+SLOTS = 3
+
+
+@dataclass(frozen=True)
+class DecodeRequest:
+    request_id: int
+    latents: np.ndarray  # [grains, latent_dim]
+
+
+@dataclass(frozen=True)
+class DecodedTable:
+    request_id: int
+    slot: int
+    length: int
+
+
+def worker_main(
+    model_path: str,
+    shared_name: str,
+    slot_samples: int,
+    hop: int,
+    requests: mp.Queue,
+    results: mp.Queue,
+    free_slots: mp.Queue,
+) -> None:
+    """Entry point of the worker process."""
+    import torch
+
+    from synth.contract.model_file import ModelFileError
+    from synth.contract.torchscript import load_torchscript
+
+    torch.set_num_threads(1)
+    try:
+        model = load_torchscript(model_path)
+    except ModelFileError as error:
+        results.put(WorkerFailed(str(error)))
+        return
+    # Spawned children share the audio process's resource tracker, which unlinks the
+    # segment only when the audio process is gone too.
+    memory = SharedMemory(name=shared_name)
+    slots = np.ndarray((SLOTS, slot_samples), dtype=np.float32, buffer=memory.buf)
+    results.put(WorkerReady(mp.current_process().pid or 0))
+    try:
+        while True:
+            request = _newest(requests)
+            if request is None:
+                break
+            with torch.inference_mode():
+                grains = model.decode_grains(torch.from_numpy(
+                    np.ascontiguousarray(request.latents, dtype=np.float32))).numpy()
+            table = normalise_level(safe_table(overlap_add(grains, hop)))[:slot_samples]
+            slot = free_slots.get()
+            slots[slot, : len(table)] = table
+            results.put(DecodedTable(request.request_id, slot, len(table)))
+    finally:
+        del slots
+        memory.close()
+
+
+def _newest(requests: mp.Queue) -> DecodeRequest | None:
+    """The newest waiting request; None to stop (asked to, or the audio process is gone)."""
+    while True:
+        try:
+            request = requests.get(timeout=0.5)
+            break
+        except queue.Empty:
+            if parent_is_gone():
+                return None
+    while request is not None:
+        try:
+            newer = requests.get_nowait()
+        except queue.Empty:
+            break
+        request = newer
+    return request

@@ -1,0 +1,65 @@
+"""``deepnote-synth --audio offline --render out.wav --midi-file song.mid --voice voice.pt``:
+a MIDI file played through the autoregressive voice, for demos and tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import mido
+import numpy as np
+import soundfile
+
+from synth.contract.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
+from synth.contract.torchscript import load_torchscript
+from synth.voice.mixer import VoiceMixer
+from synth.voice.notes import NoteEvent, apply_event, event_from_message
+
+CEILING = 10 ** (-1.05 / 20)
+TAIL_SECONDS = 0.5
+
+
+def read_midi_events(path: Path, rate: int) -> list[tuple[int, NoteEvent]]:
+    """(sample, event) for the notes and pedals of a MIDI file; other messages are ignored."""
+    try:
+        midi = mido.MidiFile(str(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+        raise ModelFileError(f"{path}: unreadable MIDI file ({type(error).__name__})") from error
+    events, now = [], 0.0
+    for message in midi:
+        now += message.time
+        event = event_from_message(message)
+        if event is not None:
+            events.append((round(now * rate), event))
+    return events
+
+
+def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> dict[str, Any]:
+    metadata = read_metadata(voice_path)
+    validate_metadata(metadata, source=str(voice_path), expected_kind=KIND_VOICE)
+    rate, cap = metadata["sample_rate"], metadata["counter_cap"]
+    events = read_midi_events(midi_path, rate)
+    if not any(event.kind == "on" for _, event in events):
+        raise ModelFileError(f"{midi_path}: no notes to play")
+    mixer = VoiceMixer(load_torchscript(voice_path), metadata, seed)
+    block = metadata["frame_size"]
+    total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
+    total += -total % block
+    mix = np.zeros(total, np.float32)
+    pending = list(events)
+    for start in range(0, total, block):
+        while pending and pending[0][0] < start + block:
+            apply_event(mixer.allocator, pending.pop(0)[1])
+        mix[start:start + block] = mixer.next_block(block)
+    peak = float(np.max(np.abs(mix)))
+    if peak > CEILING:
+        mix *= CEILING / peak
+    partial = out.with_name(f".{out.name}.partial.wav")
+    try:
+        soundfile.write(partial, mix, rate, subtype="FLOAT")
+        os.replace(partial, out)
+    finally:
+        partial.unlink(missing_ok=True)
+    return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
+            "voices_taken_over": mixer.allocator.steals}

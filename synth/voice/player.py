@@ -1,0 +1,134 @@
+"""The audio process's side of the voice: the ring read by pyo, and the worker's lifecycle.
+
+pyo reads the shared ring with a phasor at the model's rate (cubic interpolation up to the
+server's rate, then a low-pass against the images). The control loop publishes how far the
+phasor has read; the worker, which owns the model and the MIDI keyboard, keeps the ring
+filled just ahead of that. A worker that dies is restarted; the notes it was playing end
+with it (no stuck notes) and the ring is silenced so nothing old replays.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from synth.composer.player import ComposeCommand
+from synth.control.controller import DEFAULT_VOICE_VOLUME
+from synth.grains.engine import SMOOTHING_SECONDS, pyo
+from synth.processes import wait_for_worker
+from synth.voice.notes import NoteEvent
+from synth.voice.ring import LATE_SAMPLES, UNDERRUNS, VoiceRing, ring_size
+from synth.voice.worker import VoiceWorkerSettings, voice_worker_main
+
+log = logging.getLogger("deepnote.voice")
+
+STARTUP_TIMEOUT = 120.0
+RESTART_BACKOFF_SECONDS = 2.0
+DEFAULT_LEAD_MS = 12.0
+DEFAULT_HORIZON_MS = 80.0
+
+
+@dataclass(frozen=True)
+class VoiceOptions:
+    model_path: str
+    lead_ms: float = DEFAULT_LEAD_MS
+    horizon_ms: float = DEFAULT_HORIZON_MS
+    midi_in: str | None = None
+    midi_api: str | None = None
+    midi_client: str = "deepnote"
+    composer_path: str | None = None
+    seed: int = 0
+    log_level: int = logging.INFO
+
+
+class VoicePlayer:
+    def __init__(self, options: VoiceOptions, metadata: dict[str, Any],
+                 server_rate: int) -> None:
+        self._context = mp.get_context("spawn")
+        self.rate = int(metadata["sample_rate"])
+        self.ring = VoiceRing(ring_size(self.rate))
+        self._settings = VoiceWorkerSettings(
+            model_path=options.model_path, ring_name=self.ring.ring_name,
+            clock_name=self.ring.clock_name, ring_size=self.ring.size,
+            lead_samples=round(options.lead_ms * self.rate / 1000),
+            horizon_samples=round(options.horizon_ms * self.rate / 1000), midi_in=options.midi_in,
+            midi_api=options.midi_api, midi_client=options.midi_client,
+            composer_path=options.composer_path, seed=options.seed,
+            log_level=options.log_level)
+        self._table = pyo.SharedTable(f"/{self.ring.ring_name}", False, self.ring.size)
+        self._phasor = pyo.Phasor(freq=self.rate / self.ring.size)
+        self._volume = pyo.SigTo(DEFAULT_VOICE_VOLUME, SMOOTHING_SECONDS)
+        self._reader = pyo.Pointer2(self._table, self._phasor, interp=4, autosmooth=False)
+        self.output = pyo.ButLP(self._reader, freq=0.45 * min(self.rate, server_rate),
+                                mul=self._volume)
+        self._laps = 0
+        self._last_phase = 0.0
+        self._next_restart = 0.0
+        self._start_worker()
+
+    @property
+    def worker_pid(self) -> int | None:
+        return self._process.pid
+
+    @property
+    def underruns(self) -> int:
+        return int(self.ring.clock[UNDERRUNS])
+
+    def _start_worker(self) -> None:
+        self._commands = self._context.Queue()
+        self._results = self._context.Queue()
+        self._process = self._context.Process(
+            target=voice_worker_main, name="deepnote-voice", daemon=True,
+            args=(self._settings, self._commands, self._results))
+        self._process.start()
+
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Block until the worker has loaded the voice; ModelFileError if it could not."""
+        wait_for_worker(self._process, self._results,
+                        f"{self._settings.model_path}: the voice worker", timeout)
+
+    def send(self, event: NoteEvent | ComposeCommand) -> None:
+        self._commands.put(event)
+
+    def set_volume(self, gain: float) -> None:
+        self._volume.setValue(gain)
+
+    def publish_read_position(self) -> None:
+        """Tell the worker how far pyo has read (call more often than once a lap)."""
+        phase = float(self._phasor.get())
+        if phase < self._last_phase:
+            self._laps += 1
+        self._last_phase = phase
+        self.ring.publish_read((self._laps + phase) * self.ring.size)
+
+    def ensure_alive(self) -> bool:
+        """Restart a dead worker; returns True if it did."""
+        if self._process.is_alive() or time.monotonic() < self._next_restart:
+            return False
+        log.warning("voice worker (pid %s) died with code %s; restarting it; the notes it "
+                    "was playing are dropped", self._process.pid, self._process.exitcode)
+        self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
+        self.ring.samples[:] = 0.0
+        for channel in (self._commands, self._results):
+            channel.close()
+            channel.cancel_join_thread()
+        self._start_worker()
+        return True
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self._commands.put(None)
+            self._process.join(timeout=2.0)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=2.0)
+        for channel in (self._commands, self._results):
+            channel.close()
+            channel.cancel_join_thread()
+        late_ms = 1000 * self.ring.clock[LATE_SAMPLES] / self.rate
+        log.info("voice: %d underruns (%.1f ms late in all)", self.underruns, late_ms)
+        del self._reader, self._table
+        self.ring.close()

@@ -1,0 +1,142 @@
+"""The voice worker: a process that plays notes on the autoregressive voice, live.
+
+It owns the voice model, the note allocator and the MIDI keyboard (so a key press reaches
+the model without passing through the audio process), and keeps the shared ring filled ahead
+of pyo's read head (:mod:`synth.voice.writer`). While no note sounds it writes silence
+without running the model.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import queue
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from synth.composer.player import ComposeCommand, ComposerPlayer
+from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
+from synth.voice.notes import NoteEvent
+from synth.voice.ring import WORKER_PID, VoiceRing
+from synth.voice.writer import VoiceWriter
+
+if TYPE_CHECKING:
+    from synth.voice.midi_input import MidiInput
+    from synth.voice.mixer import VoiceMixer
+
+log = logging.getLogger("deepnote.voice")
+
+IDLE_SLEEP_SECONDS = 0.0005
+PARENT_CHECK_SECONDS = 0.5
+SLOW_VOICE_FACTOR = 1.1  # below this, a fully busy voice cannot keep up
+
+
+@dataclass(frozen=True)
+class VoiceWorkerSettings:
+    model_path: str
+    ring_name: str
+    clock_name: str
+    ring_size: int
+    lead_samples: int
+    horizon_samples: int
+    midi_in: str | None = None
+    midi_api: str | None = None
+    midi_client: str = "deepnote"
+    composer_path: str | None = None
+    seed: int = 0
+    log_level: int = logging.INFO
+
+
+def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
+                      results: mp.Queue) -> None:
+    """Entry point of the worker process; returns when told to stop or orphaned."""
+    logging.basicConfig(level=settings.log_level, format="deepnote-synth: %(message)s")
+    import torch
+
+    from synth.composer.model import load_composer
+    from synth.contract.model_file import ModelFileError, read_metadata
+    from synth.contract.torchscript import load_torchscript
+    from synth.voice.midi_input import MidiError, MidiInput
+    from synth.voice.mixer import VoiceMixer
+
+    torch.set_num_threads(1)
+    try:
+        metadata = read_metadata(settings.model_path)
+        mixer = VoiceMixer(load_torchscript(settings.model_path), metadata, settings.seed)
+        composer = (ComposerPlayer(load_composer(settings.composer_path),
+                                   metadata["sample_rate"], mixer.allocator.trained_range)
+                    if settings.composer_path else None)
+        midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
+                if settings.midi_in else None)
+    except (ModelFileError, MidiError) as error:
+        results.put(WorkerFailed(str(error)))
+        return
+    _warn_if_slow(mixer, metadata)
+    ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
+    ring.clock[WORKER_PID] = mp.current_process().pid or 0
+    writer = VoiceWriter(mixer, ring, metadata["sample_rate"], settings.lead_samples,
+                         settings.horizon_samples)
+    results.put(WorkerReady(mp.current_process().pid or 0))
+    try:
+        _serve(writer, commands, midi, composer)
+    finally:
+        if midi is not None:
+            midi.close()
+        ring.close()
+
+
+def _warn_if_slow(mixer: VoiceMixer, metadata: dict) -> None:
+    speed = mixer.real_time_factor()
+    log.info("voice generates %.2fx real time with all %d voices busy", speed,
+             len(mixer.allocator.slots))
+    if speed < SLOW_VOICE_FACTOR:
+        log.warning("this %s voice is too slow to play %d notes live on this machine "
+                    "(%.2fx real time): notes will break up; render MIDI offline with "
+                    "--midi-file, or play a SampleRNN voice", metadata.get(
+                        "architecture", "samplernn"), len(mixer.allocator.slots), speed)
+
+
+def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
+           composer: ComposerPlayer | None) -> None:
+    next_parent_check = 0.0
+    while True:
+        received, stop = _drain(commands)
+        if stop:
+            return
+        played: list[NoteEvent] = []
+        for command in received:
+            if isinstance(command, ComposeCommand):
+                if composer is None:
+                    log.info("no composer loaded; /compose/%s ignored", command.kind)
+                else:
+                    writer.play(played)  # what came before it, in order
+                    played = []
+                    writer.rewind()  # a command is input too: it starts at the lead point
+                    writer.apply(composer.handle(command, writer.write_index))
+            else:
+                played.append(command)
+        if midi is not None:
+            played.extend(midi.poll())
+        writer.play(played)
+        if composer is not None:
+            writer.apply(composer.due_events(writer.write_index))
+        if not writer.fill():
+            time.sleep(IDLE_SLEEP_SECONDS)
+        now = time.monotonic()
+        if now >= next_parent_check:
+            next_parent_check = now + PARENT_CHECK_SECONDS
+            if parent_is_gone():
+                return
+
+
+def _drain(commands: mp.Queue) -> tuple[list[NoteEvent | ComposeCommand], bool]:
+    events: list[NoteEvent | ComposeCommand] = []
+    while True:
+        try:
+            command = commands.get_nowait()
+        except queue.Empty:
+            return events, False
+        if command is None:
+            return events, True
+        events.append(command)

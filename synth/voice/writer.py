@@ -1,0 +1,141 @@
+"""Keeps the voice ring filled ahead of pyo's read head, and takes back what it wrote ahead
+when someone plays.
+
+Two distances from the read head matter. The *lead* is how soon a key press is heard: input
+takes effect ``lead`` after the read head. The *horizon* is how far the writer fills while
+nothing new happens: a held chord is written well ahead, so a burst of late audio cycles
+(the JACK dummy driver runs two or three at once after a late one) reads sound that is
+already there. When input arrives, the writer restores the model and note state it had at
+the lead point (a snapshot is kept for every block written ahead), applies the input there,
+and writes on from that point. What it had written ahead stays in the ring until rewritten:
+if the read head gets there first it hears the note as it would have gone on, not silence.
+Events applied after that point (a composer's notes, earlier input) are applied again, in
+order, at the samples they were applied at before.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from synth.voice.notes import NoteEvent, apply_event
+from synth.voice.ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, VoiceRing
+
+if TYPE_CHECKING:
+    from synth.voice.mixer import MixerState, VoiceMixer
+
+log = logging.getLogger("deepnote.voice")
+
+
+class VoiceWriter:
+    def __init__(self, mixer: VoiceMixer, ring: VoiceRing, rate: int, lead: int,
+                 horizon: int) -> None:
+        self.mixer = mixer
+        self.allocator = mixer.allocator
+        self.ring = ring
+        self.rate = rate
+        self.block = 2 * self.allocator.frame_size  # a multiple of the frame keeps tiers in step
+        self.lead = max(lead, self.block)
+        self.horizon = max(horizon, self.lead)
+        self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
+        self.rewinds = 0
+        self._last_block_time = self._last_rewind_time = time.monotonic()
+        self._snapshots: deque[tuple[int, MixerState]] = deque()  # state before each block
+        self._applied: deque[tuple[int, NoteEvent]] = deque()  # events since the oldest one
+        self._replay: deque[tuple[int, NoteEvent]] = deque()  # to apply again, in order
+
+    def _aligned(self, index: float) -> int:
+        return int(-(-index // self.block) * self.block)
+
+    def play(self, events: list[NoteEvent]) -> None:
+        """Input from a player: heard ``lead`` after now, not after what was written ahead."""
+        if events:
+            self.rewind()
+            self._replay_due()  # what was applied here before goes first, as it came
+            self.apply(events)
+
+    def rewind(self) -> None:
+        """Take back what was written beyond the lead point (the next input belongs there)."""
+        target = self._aligned(self.ring.estimated_read(self.rate) + self.lead)
+        if target >= self.write_index:
+            return
+        while self._snapshots and self._snapshots[-1][0] > target:
+            self._snapshots.pop()
+        if not self._snapshots:
+            return
+        index, state = self._snapshots[-1]
+        self.mixer.restore(state)
+        again = [entry for entry in self._applied if entry[0] >= index]
+        while self._applied and self._applied[-1][0] >= index:
+            self._applied.pop()
+        self._replay = deque(again + list(self._replay))
+        self.write_index = index
+        self.rewinds += 1
+        self._last_rewind_time = time.monotonic()
+
+    def apply(self, events: list[NoteEvent]) -> None:
+        """Apply ``events`` where the writer is now (scheduled ones, such as a composer's)."""
+        self._mark()
+        for event in events:
+            apply_event(self.allocator, event)
+            self._applied.append((self.write_index, event))
+
+    def fill(self) -> bool:
+        """Write one block if the ring is short of its horizon; False when nothing was due."""
+        # The estimate runs up to a pyo buffer ahead of what pyo has read (it extrapolates
+        # between the control loop's looks), so it decides when to write; only a position
+        # pyo has really read counts as an underrun.
+        read = self.ring.estimated_read(self.rate)
+        really_read = self.ring.clock[READ_INDEX]
+        if self.write_index < really_read and self.allocator.sounding:
+            self.ring.clock[UNDERRUNS] += 1
+            self.ring.clock[LATE_SAMPLES] += really_read - self.write_index
+            now = time.monotonic()
+            log.debug("voice late by %.1f ms; %.1f ms since the previous block, %.1f ms since "
+                      "the last rewind; read %.1f (estimated %.1f), written to %d, %d blocks "
+                      "in hand", 1000 * (really_read - self.write_index) / self.rate,
+                      1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time),
+                      really_read, read, self.write_index, len(self._snapshots))
+        if self.write_index < read:
+            jumped_to = self._aligned(read + self.lead)
+            self.allocator.skip(jumped_to - self.write_index)
+            self.write_index = jumped_to
+            self._snapshots.clear()
+            # Each write silences one block half a lap ahead; a jump skips those, so the
+            # read head could meet sound a lap old there. Silence that half lap now.
+            self.ring.clear(self.write_index, self.ring.size // 2 + self.block)
+        self._forget_before(read)
+        if self.write_index - read >= self.horizon:
+            return False
+        self._replay_due()  # also keeps the state before this block
+        self.ring.write(self.write_index, self.mixer.next_block(self.block),
+                        clear_ahead=self.ring.size // 2)
+        self.write_index += self.block
+        self._last_block_time = time.monotonic()
+        return True
+
+    def _replay_due(self) -> None:
+        """Apply again what a rewind took back and is due at the write index."""
+        due = []
+        while self._replay and self._replay[0][0] <= self.write_index:
+            due.append(self._replay.popleft()[1])
+        self.allocator.announce = False  # steals and transpositions were logged the first time
+        try:
+            self.apply(due)
+        finally:
+            self.allocator.announce = True
+
+    def _mark(self) -> None:
+        """Keep the state before the block at the write index (once per block)."""
+        if not self._snapshots or self._snapshots[-1][0] != self.write_index:
+            self._snapshots.append((self.write_index, self.mixer.snapshot()))
+
+    def _forget_before(self, read: float) -> None:
+        """Drop what no rewind can reach: blocks the read head has passed."""
+        while len(self._snapshots) > 1 and self._snapshots[1][0] <= read:
+            self._snapshots.popleft()
+        oldest = self._snapshots[0][0] if self._snapshots else self.write_index
+        while self._applied and self._applied[0][0] < oldest:
+            self._applied.popleft()

@@ -1,0 +1,1 @@
+"""Streaming generator banks for exported voices (SampleRNN, WaveNet), their kernels, sampling."""

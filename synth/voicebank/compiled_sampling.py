@@ -1,0 +1,34 @@
+"""The compiled twin of :func:`synth.voicebank.sampling.draw_classes`, for the voices' numba loops
+(same cutoff, same order of summation)."""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+from synth.voicebank.sampling import CUTOFF
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def draw_class(logits: np.ndarray, inverse_temperature: float, uniform: float,
+               candidates: np.ndarray, weights: np.ndarray) -> int:
+    """A class drawn from softmax(logits / T) [levels] by one uniform; ``candidates`` (int)
+    and ``weights`` (float32) are scratch of [levels]. Only the few classes within CUTOFF of
+    the likeliest (about 25 of 256 for the shipped voice) get an exponential."""
+    peak = logits.max()
+    count = 0
+    for j in range(logits.shape[0]):
+        if (logits[j] - peak) * inverse_temperature > CUTOFF:
+            candidates[count] = j
+            count += 1
+    total = np.float32(0.0)
+    for index in range(count):
+        weights[index] = np.exp((logits[candidates[index]] - peak) * inverse_temperature)
+        total += weights[index]
+    target = uniform * total
+    running = np.float32(0.0)
+    for index in range(count):
+        running += weights[index]
+        if running > target:
+            return candidates[index]
+    return candidates[count - 1]  # rounding left the target past the end

@@ -1,0 +1,192 @@
+"""Fast streaming generation for an exported voice, in numpy.
+
+The scripted voice makes a dozen torch calls per sample; at this size their overhead, not
+the arithmetic, sets the speed. Here the same network runs as a few numpy calls per sample:
+the sample-level input layer is folded into one lookup table per input tap (embedding times
+weights, precomputed), the two GRUs are single matrix products per frame, the random numbers
+are drawn a block at a time, and all voices advance together in one batch. Where numba is
+installed, generation runs that arithmetic compiled
+(:mod:`synth.voicebank.samplernn_kernel`); the numpy path is the reference it is tested against.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+import torch
+
+from synth.voicebank.sampling import draw_classes
+from synth.voicebank.state import Rewindable
+
+NOISE_CHUNK = 512
+COUNTER_FEATURE = 2  # pitch, velocity, counter: the voice file's conditioning
+
+
+def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
+    return state[name].detach().cpu().numpy().astype(np.float32)
+
+
+def compiled_kernel(module: str) -> Any:
+    """``generate_block`` of the numba kernel ``synth.voicebank.<module>``; None where numba is
+    missing (the banks' numpy path)."""
+    try:
+        kernel = importlib.import_module(f"synth.voicebank.{module}")
+    except ImportError:
+        return None
+    return kernel.generate_block
+
+
+class FastVoiceBank(Rewindable):
+    """``voices`` generators advancing together; same interface as the scripted bank."""
+
+    STATE_ARRAYS = ("history", "top_state", "bottom_state", "from_top", "from_bottom")
+
+    def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0,
+                 compiled: bool = True) -> None:
+        state = scripted.state_dict()
+        self.top_frame = int(scripted.top_frame)
+        self.bottom_frame = int(scripted.bottom_frame)
+        self.dim = int(scripted.dim)
+        self.voices = voices
+        # Files from before the held offset have no such attribute: no offset.
+        self.held_offset = float(getattr(scripted, "held_offset", 0.0))
+        self.class_values = _numpy(state, "class_values")
+        self.silence = int(scripted.silence)
+        levels = len(self.class_values)
+        top, bottom, dim = self.top_frame, self.bottom_frame, self.dim
+
+        self.top = _Tier(state, "top", top, top // bottom, dim)
+        self.bottom = _Tier(state, "bottom", bottom, bottom, dim)
+
+        # Sample level: input = concat(embedding of the last `bottom` classes, condition).
+        embedding = _numpy(state, "embedding.weight")  # [levels, E]
+        sample_w = _numpy(state, "sample_input.weight")  # [dim, bottom * E + 3]
+        width = embedding.shape[1]
+        self.tap_tables = np.stack([embedding @ sample_w[:, tap * width:(tap + 1) * width].T
+                                    for tap in range(bottom)])  # [bottom, levels, dim]
+        self.sample_cond_w = sample_w[:, bottom * width:].T.copy()
+        self.sample_b = _numpy(state, "sample_input.bias")
+        self.mlp = [(_numpy(state, f"sample_mlp.{i}.weight").T.copy(),
+                     _numpy(state, f"sample_mlp.{i}.bias")) for i in (1, 3)]
+        self.levels = levels
+        self._random = np.random.default_rng(seed)
+        self._taps = np.arange(bottom)
+        self._kernel = compiled_kernel("samplernn_kernel") if compiled else None
+        self.reset_all()
+
+    @property
+    def compiled(self) -> bool:
+        return self._kernel is not None
+
+    def reset_all(self) -> None:
+        self.history = np.full((self.voices, self.top_frame), self.silence, np.int64)
+        self.top_state = np.zeros((self.voices, self.dim), np.float32)
+        self.bottom_state = np.zeros((self.voices, self.dim), np.float32)
+        self.from_top = np.zeros((self.voices, self.top_frame // self.bottom_frame, self.dim),
+                                 np.float32)
+        self.from_bottom = np.zeros((self.voices, self.bottom_frame, self.dim), np.float32)
+        self.position = 0
+
+    def reset(self, voice: int) -> None:
+        self.history[voice] = self.silence
+        for array in (self.top_state, self.bottom_state, self.from_top, self.from_bottom):
+            array[voice] = 0.0
+
+    def network_condition(self, condition: np.ndarray) -> np.ndarray:
+        """The file's conditioning [..., 3] as the network reads it (the held offset)."""
+        condition = np.array(condition, dtype=np.float32)  # a copy: the caller's stays
+        counter = condition[..., COUNTER_FEATURE]
+        counter += np.float32(self.held_offset) * (counter >= 1.0)
+        return condition
+
+    def step_logits(self, condition: np.ndarray) -> np.ndarray:
+        """Logits [voices, levels] of the next sample (condition [voices, features]).
+
+        ``condition`` is one sample of :meth:`network_condition`.
+        """
+        top, bottom = self.top_frame, self.bottom_frame
+        if self.position % top == 0:
+            frame = self.class_values[self.history[:, -top:]]
+            self.top_state, self.from_top = self.top.step(frame, condition, 0.0,
+                                                          self.top_state)
+        if self.position % bottom == 0:
+            frame = self.class_values[self.history[:, -bottom:]]
+            above = self.from_top[:, (self.position % top) // bottom]
+            self.bottom_state, self.from_bottom = self.bottom.step(frame, condition, above,
+                                                                   self.bottom_state)
+        hidden = self.tap_tables[self._taps, self.history[:, -bottom:]].sum(axis=1)
+        hidden += condition @ self.sample_cond_w + self.sample_b
+        hidden += self.from_bottom[:, self.position % bottom]
+        for weight, bias in self.mlp:
+            hidden = np.maximum(hidden, 0.0) @ weight + bias
+        return hidden
+
+    def push(self, classes: np.ndarray) -> None:
+        self.history[:, :-1] = self.history[:, 1:]
+        self.history[:, -1] = classes
+        self.position += 1
+
+    def generate(self, condition: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        """Audio [voices, N] for condition [voices, N, 3]; every state carries on."""
+        steps = condition.shape[1]
+        condition = self.network_condition(condition)
+        audio = np.empty((self.voices, steps), np.float32)
+        inverse = 1.0 / temperature
+        for chunk in range(0, steps, NOISE_CHUNK):
+            # Noise for a chunk at a time: one call to the generator.
+            count = min(NOISE_CHUNK, steps - chunk)
+            uniforms = self._random.random((count, self.voices), dtype=np.float32)
+            if self._kernel is not None:
+                self.position = self._kernel(
+                    self.history, self.top_state, self.bottom_state, self.from_top,
+                    self.from_bottom, self.position, self.top.weights(),
+                    self.bottom.weights(), self.tap_tables, self.sample_cond_w,
+                    self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values, condition,
+                    uniforms, np.float32(inverse), audio, chunk)
+                continue
+            for offset in range(count):
+                logits = self.step_logits(condition[:, chunk + offset])
+                chosen = draw_classes(logits, inverse, uniforms[offset])
+                self.push(chosen)
+                audio[:, chunk + offset] = self.class_values[chosen]
+        return audio
+
+
+class _Tier:
+    """One frame-rate tier: input layer, GRU cell and upsampling, as numpy arrays."""
+
+    def __init__(self, state: dict[str, torch.Tensor], name: str, frame: int, outputs: int,
+                 dim: int) -> None:
+        weight = _numpy(state, f"{name}_input.weight")
+        self.frame_weight = weight[:, :frame].T.copy()
+        self.condition_weight = weight[:, frame:].T.copy()
+        self.bias = _numpy(state, f"{name}_input.bias")
+        self.w_ih = _numpy(state, f"{name}_cell.weight_ih").T.copy()
+        self.b_ih = _numpy(state, f"{name}_cell.bias_ih")
+        self.w_hh = _numpy(state, f"{name}_cell.weight_hh").T.copy()
+        self.b_hh = _numpy(state, f"{name}_cell.bias_hh")
+        self.up_weight = _numpy(state, f"{name}_upsample.weight").T.copy()
+        self.up_bias = _numpy(state, f"{name}_upsample.bias")
+        self.outputs, self.dim = outputs, dim
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        """The arrays the kernel's ``generate_block`` takes for this tier."""
+        return (self.frame_weight, self.condition_weight, self.bias, self.w_ih, self.b_ih,
+                self.w_hh, self.b_hh, self.up_weight, self.up_bias)
+
+    def step(self, frame: np.ndarray, condition: np.ndarray, above: np.ndarray | float,
+             hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """New hidden state and the per-subframe outputs [voices, outputs, dim]."""
+        x = frame @ self.frame_weight + condition @ self.condition_weight + self.bias + above
+        gi = x @ self.w_ih + self.b_ih
+        gh = hidden @ self.w_hh + self.b_hh
+        size = self.dim
+        reset = 1.0 / (1.0 + np.exp(-(gi[:, :size] + gh[:, :size])))
+        update = 1.0 / (1.0 + np.exp(-(gi[:, size:2 * size] + gh[:, size:2 * size])))
+        candidate = np.tanh(gi[:, 2 * size:] + reset * gh[:, 2 * size:])
+        hidden = (1.0 - update) * candidate + update * hidden
+        output = (hidden @ self.up_weight + self.up_bias).reshape(len(hidden), self.outputs,
+                                                                   self.dim)
+        return hidden, output

@@ -1,0 +1,1 @@
+"""What every model's training shares: the loop, checkpoints, run folders, plots, audio files."""

@@ -1,0 +1,1 @@
+"""The grain VAE: dataset, network, losses, task, PCA baseline, evaluation and export."""

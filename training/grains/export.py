@@ -1,0 +1,212 @@
+"""Export a trained grain VAE as a validated TorchScript model file (DESIGN.md section 4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import numpy as np
+import torch
+from torch import nn
+
+from synth.contract.model_file import (
+    FORMAT_VERSION,
+    GRAIN_METHODS,
+    KIND_GRAINS,
+    METADATA_FILENAME,
+    ModelFileError,
+    metadata_json,
+    read_metadata,
+    validate_metadata,
+)
+from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
+from training.core.checkpoint import atomic_write_bytes
+from training.core.run_folder import provenance, read_run_config
+from training.grains.dataset import GrainDataset
+from training.grains.run import load_trained_run
+from training.grains.vae import GrainVAE
+
+NN_TILDE_TEST_LENGTH = 8192
+QUANTILE_LEVELS = 101  # 0%, 1%, ..., 100%
+
+
+class ExportError(ModelFileError):
+    """The run cannot be exported; the message says why in one line."""
+
+
+class ScriptedGrainModel(nn.Module):
+    """What a grains model file holds: the VAE behind two sets of methods.
+
+    For the synth, in the grain domain: ``decode_grains`` [B, latent] -> [B, grain] and
+    ``encode_grains`` [B, grain] -> [B, latent] (posterior mean). For nn~, float32
+    [B, C, T] signals: ``encode`` [B, 1, T] -> [B, latent, T / grain], ``decode``
+    [B, latent, N] -> [B, 1, N * grain] (grains placed end to end) and ``forward`` (both).
+    """
+
+    def __init__(self, vae: GrainVAE) -> None:
+        super().__init__()
+        self.vae = vae
+        self.grain_size = vae.grain_size
+        self.latent_dim = vae.latent_dim
+        grain, latent = vae.grain_size, vae.latent_dim
+        self.register_buffer("encode_params", torch.tensor([1, 1, latent, grain]))
+        self.register_buffer("decode_params", torch.tensor([latent, grain, 1, 1]))
+        self.register_buffer("forward_params", torch.tensor([1, 1, 1, 1]))
+
+    @torch.jit.export
+    def decode_grains(self, latents: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(latents)
+
+    @torch.jit.export
+    def encode_grains(self, grains: torch.Tensor) -> torch.Tensor:
+        mean, _ = self.vae.encode(grains)
+        return mean
+
+    @torch.jit.export
+    def encode(self, signal: torch.Tensor) -> torch.Tensor:
+        batch = signal.shape[0]
+        count = signal.shape[-1] // self.grain_size
+        grains = signal[:, 0, : count * self.grain_size].reshape(batch * count, self.grain_size)
+        latents = self.encode_grains(grains)
+        return latents.reshape(batch, count, self.latent_dim).transpose(1, 2)
+
+    @torch.jit.export
+    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+        batch, count = latents.shape[0], latents.shape[2]
+        flat = latents.transpose(1, 2).reshape(batch * count, self.latent_dim)
+        grains = self.decode_grains(flat)
+        return grains.reshape(batch, 1, count * self.grain_size)
+
+    def forward(self, signal: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(signal))
+
+    @torch.jit.export
+    def get_methods(self) -> list[str]:
+        return ["forward", "encode", "decode"]
+
+    @torch.jit.export
+    def get_attributes(self) -> list[str]:
+        return []
+
+
+def export_grain_run(run_dir: Path, out: Path) -> dict[str, Any]:
+    """Load a run's last checkpoint, validate the scripted model, write it atomically."""
+    if read_run_config(run_dir).get("kind") != KIND_GRAINS:
+        raise ExportError(f"{run_dir}: not a grains run")
+    run = load_trained_run(run_dir)
+    metadata = grain_metadata(run.vae, run.dataset, run.config,
+                              trained_steps=int(run.state["step"]))
+    write_model_file(ScriptedGrainModel(run.vae), metadata, out)
+    return metadata
+
+
+def grain_metadata(
+    vae: GrainVAE, dataset: GrainDataset, config: dict, trained_steps: int
+) -> dict[str, Any]:
+    """Everything the runtime needs to know, measured on the training grains."""
+    latents = _encode_all(vae, dataset.train_grains)
+    levels = np.linspace(0.0, 1.0, QUANTILE_LEVELS)
+    centred = latents - latents.mean(axis=0)
+    _, singular_values, axes = np.linalg.svd(centred, full_matrices=False)
+    variance = singular_values**2
+    projected = centred @ axes[:2].T
+    xy_range = np.quantile(projected, [0.01, 0.99], axis=0).T
+    return {
+        "format_version": FORMAT_VERSION,
+        "kind": KIND_GRAINS,
+        "sample_rate": dataset.config.sample_rate,
+        "grain_size": vae.grain_size,
+        "grain_hop": dataset.config.hop,
+        "latent_dim": vae.latent_dim,
+        "latent_quantile_levels": levels.tolist(),
+        "latent_quantiles": np.quantile(latents, levels, axis=0).tolist(),
+        "latent_mean": latents.mean(axis=0).tolist(),
+        "latent_std": latents.std(axis=0).tolist(),
+        "latent_pca_mean": latents.mean(axis=0).tolist(),
+        "latent_pca_axes": axes.tolist(),
+        "latent_pca_explained": (variance / variance.sum()).tolist(),
+        "latent_pca_xy_range": xy_range.tolist(),
+        **provenance(config, trained_steps, dataset.summary()),
+    }
+
+
+ContractCheck = Callable[[torch.jit.ScriptModule, dict[str, Any]], None]
+SameOutput = Callable[[torch.jit.ScriptModule, torch.jit.ScriptModule, dict[str, Any]], bool]
+
+
+def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
+                     check: ContractCheck | None = None,
+                     same_output: SameOutput | None = None) -> None:
+    """Script, validate, save beside ``out``, reload and check, then rename into place.
+
+    ``check`` raises ExportError when a scripted model breaks its kind's contract;
+    ``same_output`` tells whether the reloaded file computes what the exported model does.
+    """
+    check = check or check_contract
+    same_output = same_output or _same_decodes
+    validate_metadata(metadata, source="export")
+    model.eval()
+    with torchscript_warnings_silenced():
+        scripted = torch.jit.script(model)
+    check(scripted, metadata)
+    extra = {METADATA_FILENAME: metadata_json(metadata)}
+
+    def save(file: BinaryIO) -> None:
+        with torchscript_warnings_silenced():
+            torch.jit.save(scripted, file, _extra_files=extra)
+
+    def check_written(path: Path) -> None:
+        reloaded = load_torchscript(path)
+        if not same_output(reloaded, scripted, metadata):
+            raise ExportError("the reloaded model computes something else than the exported one")
+        if read_metadata(path) != metadata:
+            raise ExportError("metadata did not survive the round trip")
+        check(reloaded, metadata)
+
+    try:
+        atomic_write_bytes(out, save, check=check_written)
+    except OSError as error:
+        raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
+
+
+def check_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, Any]) -> None:
+    """Raise ExportError unless every method has the shapes, dtype and finiteness promised."""
+    missing = [name for name in GRAIN_METHODS if not hasattr(scripted, name)]
+    if missing:
+        raise ExportError(f"model lacks methods {', '.join(missing)}")
+    latent, grain = metadata["latent_dim"], metadata["grain_size"]
+    with torch.no_grad():
+        _expect(scripted.decode_grains(torch.zeros(2, latent)), (2, grain), "decode_grains")
+        _expect(scripted.encode_grains(torch.zeros(2, grain)), (2, latent), "encode_grains")
+        for method in scripted.get_methods():
+            in_ch, in_ratio, out_ch, out_ratio = getattr(scripted, f"{method}_params").tolist()
+            zeros = torch.zeros(1, in_ch, NN_TILDE_TEST_LENGTH // in_ratio)
+            output = getattr(scripted, method)(zeros)
+            _expect(output, (1, out_ch, NN_TILDE_TEST_LENGTH // out_ratio), f"nn~ {method}")
+
+
+def _expect(output: torch.Tensor, shape: tuple[int, ...], name: str) -> None:
+    if tuple(output.shape) != shape:
+        raise ExportError(f"{name} returns shape {tuple(output.shape)}, expected {shape}")
+    if output.dtype != torch.float32:
+        raise ExportError(f"{name} returns {output.dtype}, expected float32")
+    if not torch.isfinite(output).all():
+        raise ExportError(f"{name} returns non-finite values")
+
+
+def _same_decodes(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptModule,
+                  metadata: dict[str, Any]) -> bool:
+    probe = torch.randn(4, metadata["latent_dim"], generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        return torch.equal(reloaded.decode_grains(probe), scripted.decode_grains(probe))
+
+
+def _encode_all(vae: GrainVAE, grains: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+    chunks = []
+    with torch.no_grad():
+        for start in range(0, len(grains), batch_size):
+            mean, _ = vae.encode(torch.from_numpy(grains[start : start + batch_size]))
+            chunks.append(mean.numpy())
+    return np.concatenate(chunks).astype(np.float64)
+

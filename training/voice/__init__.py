@@ -1,0 +1,1 @@
+"""The conditioned voices (SampleRNN, WaveNet): note data, networks, generation, eval, export."""

@@ -1,0 +1,100 @@
+"""A conditioned two-tier SampleRNN (Mehri et al. 2017) for the MIDI-played voice.
+
+Tier 1 reads frames of 16 samples, tier 2 frames of 4, and a sample-level MLP predicts each
+sample as one of 256 classes from the last 4 samples and tier 2's output. Every tier is also
+told the conditioning at its frame: the pitch as a continuous feature (octaves from middle
+C, so notes between the trained ones can be asked for), the velocity, and the normalised
+samples-until-end counter. Played back, the counter of a held key is raised past anything
+heard in training (:func:`held_counter`, set when the voice is exported).
+
+Shapes, for a training window of ``T`` target samples (a multiple of 16) preceded by 16
+samples of context: ``classes`` [B, 16 + T] (ints), ``condition`` [B, 16 + T, 3] -> logits
+[B, T, levels] for ``classes[:, 16:]``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from training.voice.quantize import dequantize
+
+CONDITION_FEATURES = 3  # pitch (octaves from C4), velocity (0..1), counter (0..1)
+COUNTER_FEATURE = 2
+
+
+def condition_features(pitch: torch.Tensor, velocity: torch.Tensor, remaining: torch.Tensor,
+                       counter_cap: int) -> torch.Tensor:
+    """Per-sample conditioning [..., 3] from MIDI pitch, velocity 0..1 and samples left."""
+    return torch.stack([(pitch - 60.0) / 12.0, velocity,
+                        remaining.float() / float(counter_cap)], dim=-1)
+
+
+# counter_feature is an argument because TorchScript compiles no global constants.
+def held_counter(condition: torch.Tensor, offset: float,
+                 counter_feature: int = COUNTER_FEATURE) -> torch.Tensor:
+    """The conditioning with the counter raised by ``offset`` where it sits at its cap (the
+    key is down): how a voice is played back.
+
+    At its cap the counter says only "at least cap samples to go", and in training the
+    release starts when it has fallen to about 0.9: side by side in feature space. Told 1.0,
+    the network gave every held frame a small chance of starting its release, and over a
+    second most notes fell 20 dB into a release they never left. Told a little more than it
+    ever heard, it holds the note. Training with the raised value instead taught the same
+    small chance back (see models/voice.md), so the offset is applied at playback only. The
+    file's conditioning contract (a counter of 1.0 while held) stays as it was.
+    """
+    if offset == 0.0:
+        return condition
+    counter = condition[..., counter_feature]
+    raised = counter + offset * (counter >= 1.0).to(condition.dtype)
+    return torch.cat([condition[..., :counter_feature], raised[..., None],
+                      condition[..., counter_feature + 1:]], dim=-1)
+
+
+class SampleRNN(nn.Module):
+    def __init__(self, *, frame_sizes: tuple[int, int] = (16, 4), dim: int = 256,
+                 levels: int = 256, embedding_dim: int = 64,
+                 quantization: str = "mu-law") -> None:
+        super().__init__()
+        top, bottom = frame_sizes
+        if top % bottom:
+            raise ValueError("the top frame size must be a multiple of the bottom one")
+        self.top_frame, self.bottom_frame = top, bottom
+        self.dim, self.levels, self.quantization = dim, levels, quantization
+        self.top_input = nn.Linear(top + CONDITION_FEATURES, dim)
+        self.top_rnn = nn.GRU(dim, dim, batch_first=True)
+        self.top_upsample = nn.Linear(dim, dim * (top // bottom))
+        self.bottom_input = nn.Linear(bottom + CONDITION_FEATURES, dim)
+        self.bottom_rnn = nn.GRU(dim, dim, batch_first=True)
+        self.bottom_upsample = nn.Linear(dim, dim * bottom)
+        self.embedding = nn.Embedding(levels, embedding_dim)
+        self.sample_input = nn.Linear(bottom * embedding_dim + CONDITION_FEATURES, dim)
+        self.sample_mlp = nn.Sequential(nn.ReLU(), nn.Linear(dim, dim), nn.ReLU(),
+                                        nn.Linear(dim, levels))
+
+    def forward(self, classes: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        top, bottom = self.top_frame, self.bottom_frame
+        batch, total = classes.shape
+        steps = total - top
+        if steps <= 0 or steps % top:
+            raise ValueError(f"need {top} context samples plus a multiple of {top}")
+        signal = dequantize(classes, self.levels, self.quantization)
+        target_condition = condition[:, top:]
+
+        top_frames = signal[:, :steps].reshape(batch, steps // top, top)
+        top_in = torch.cat([top_frames, target_condition[:, ::top]], dim=-1)
+        top_out, _ = self.top_rnn(self.top_input(top_in))
+        from_top = self.top_upsample(top_out).reshape(batch, steps // bottom, self.dim)
+
+        bottom_frames = signal[:, top - bottom: top - bottom + steps].reshape(
+            batch, steps // bottom, bottom)
+        bottom_in = self.bottom_input(
+            torch.cat([bottom_frames, target_condition[:, ::bottom]], dim=-1)) + from_top
+        bottom_out, _ = self.bottom_rnn(bottom_in)
+        from_bottom = self.bottom_upsample(bottom_out).reshape(batch, steps, self.dim)
+
+        previous = classes[:, top - bottom: total - 1].unfold(1, bottom, 1)  # [B, T, bottom]
+        embedded = self.embedding(previous).reshape(batch, steps, -1)
+        sample_in = self.sample_input(torch.cat([embedded, target_condition], dim=-1))
+        return self.sample_mlp(sample_in + from_bottom)
