@@ -177,3 +177,29 @@ def test_compiled_kernel_generates_what_the_numpy_path_generates():
     for name in compiled.STATE_ARRAYS:
         np.testing.assert_allclose(getattr(compiled, name), getattr(reference, name),
                                    atol=1e-5)
+
+
+def test_a_noisy_history_keeps_its_classes_in_range_and_is_off_by_default():
+    from training.voice.task import corrupt_history
+
+    torch.manual_seed(0)
+    classes = torch.randint(0, 256, (64, 300))
+    assert torch.equal(corrupt_history(classes, 0.0, 256), classes)
+    noisy = corrupt_history(classes, 3.0, 256)
+    assert noisy.shape == classes.shape and noisy.dtype == classes.dtype
+    assert int(noisy.min()) >= 0 and int(noisy.max()) <= 255
+    spread = (noisy - classes).float().std(dim=1)
+    # one standard deviation per window, drawn from 0..3 levels
+    assert 0.5 < float(spread.mean()) < 2.5 and float(spread.max()) < 4.0
+    assert float(spread.min()) < 0.8
+
+
+def test_train_voice_refuses_a_negative_or_nan_input_noise(tmp_path, capsys):
+    from training.cli import train_main
+
+    for value in ("-1", "nan"):
+        code = train_main(["voice", "--data", str(tmp_path), "--run-dir", str(tmp_path / "r"),
+                           "--input-noise", value])
+        assert code == 2
+        assert "--input-noise must be between 0 and 64" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -98,6 +98,10 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--hold-out", help="notes kept out of training, e.g. F#2,G#2")
     parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
                         help="start from another voice run's weights (fine-tuning)")
+    parser.add_argument("--input-noise", type=float, default=0.0, metavar="LEVELS",
+                        help="teach on a noisy history: up to this many quantisation levels "
+                             "of Gaussian noise (standard deviation) on the network's input "
+                             "samples, drawn per window; the targets stay clean")
 
 
 def _train_voice(args: argparse.Namespace, command: str) -> int:
@@ -108,6 +112,8 @@ def _train_voice(args: argparse.Namespace, command: str) -> int:
                            "skip_channels", "stacks", "layers_per_stack"))
     if args.window % 16:
         raise UsageError("--window must be a multiple of 16")
+    if not 0.0 <= args.input_noise <= 64.0:  # also refuses nan
+        raise UsageError("--input-noise must be between 0 and 64 levels")
     return _run_training(args, lambda group: prepare_voice_run(args, command, group),
                          unit="windows")
 

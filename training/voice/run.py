@@ -28,7 +28,7 @@ def prepare_voice_run(args: argparse.Namespace, command: str,
     # A resumed run takes its weights from its own checkpoint, not from where it started.
     initial = (read_source_weights(Path(config["init_from"]["run_dir"]))[0]
                if config.get("init_from") and not args.resume else None)
-    task = VoiceTask(dataset, model, run_dir, initial)
+    task = VoiceTask(dataset, model, run_dir, initial, config.get("input_noise", 0.0))
     if group.is_main and not args.resume:
         write_run_config(run_dir, {**config, "data_summary": {
             "clips": len(dataset.clips), "notes": dataset.notes,
@@ -57,5 +57,6 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         "counter_cap": args.counter_cap,
         "model": asdict(model),
         "init_from": start,
+        "input_noise": args.input_noise,
         "loop": loop_config(args),
     }
