@@ -284,24 +284,51 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _eval_voice(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="deepnote-eval voice",
-                                     description="pitch accuracy of an exported voice")
+    parser = argparse.ArgumentParser(
+        prog="deepnote-eval voice",
+        description="how an exported voice sounds: every semitone through the synth's MIDI "
+                    "render and the bank, beside the same notes from the reference instrument",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("model", type=Path, help="an exported voice (.pt)")
-    parser.add_argument("--out", type=Path, help="report folder (default: beside the model)")
+    parser.add_argument("--out", type=Path, help="report folder (default: MODEL-eval beside it)")
+    parser.add_argument("--notes", help="E2-E4 (every semitone) or E2,G2 (default: the trained "
+                                        "span)")
     parser.add_argument("--hold", type=float, default=1.0, help="seconds each key is held")
-    parser.add_argument("--takes", type=int, default=8,
-                        help="times each note is generated (default 8: four takes of a "
-                             "sampled voice leave the 90%% bar a matter of luck)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--takes", type=int, default=4,
+                        help="bank takes of each note per seed (the synth plays one)")
+    parser.add_argument("--seeds", default="0", help="comma-separated generation seeds")
+    parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity, 1..127")
+    parser.add_argument("--program", type=int, default=57,
+                        help="General MIDI program of the reference (57: trombone)")
+    parser.add_argument("--soundfont", type=Path, default=None,
+                        help="soundfont of the reference (default: FluidR3 GM)")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="skip the reference (no fluidsynth); the bars that need it are "
+                             "not judged")
     args = parser.parse_args(argv)
 
     def evaluate() -> int:
-        from training.voice.evaluation import evaluate_voice
+        from training.voice.evaluation import Reference, evaluate_voice, format_report
+        from training.voice.note_render import DEFAULT_SOUNDFONT, parse_notes
 
+        if not (args.hold > 0 and args.hold <= 10):
+            raise UsageError("--hold must be more than 0 and at most 10 seconds")
+        if args.takes <= 0:
+            raise UsageError("--takes must be positive")
+        if not 1 <= args.velocity <= 127:
+            raise UsageError("--velocity must be 1..127")
+        try:
+            seeds = [int(seed) for seed in args.seeds.split(",")]
+        except ValueError as error:
+            raise UsageError(f"--seeds takes comma-separated whole numbers ({error})") from error
+        reference = None if args.no_reference else Reference(
+            args.program, args.soundfont or DEFAULT_SOUNDFONT)
+        notes = parse_notes(args.notes) if args.notes else None
         out = args.out or args.model.with_name(args.model.stem + "-eval")
-        report = evaluate_voice(args.model, out, args.hold, args.seed, args.takes)
-        print(json.dumps({"trained": report["trained"],
-                          "between_trained": report["between_trained"]}, indent=1))
+        report = evaluate_voice(args.model, out, notes, args.hold, seeds, args.takes,
+                                args.velocity, reference)
+        print(format_report(report))
+        print(f"wrote {out / 'voice_report.json'} and {out / 'voice_report.png'}")
         return 0
 
     return _run_cli(evaluate)

@@ -75,18 +75,40 @@ def _save(figure: plt.Figure, path: Path) -> None:
     plt.close(figure)
 
 
-def plot_pitch_report(notes: list[dict], path: Path) -> None:
-    """Cents error and voiced fraction of every generated take (trained notes in blue)."""
-    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
-    pitches = [n["pitch"] for n in notes]
-    colours = ["C0" if n["trained"] else "C1" for n in notes]
-    top.scatter(pitches, [n["cents"] for n in notes], color=colours, s=18)
+def plot_voice_report(takes_by_path: dict[str, list[dict]], clips: dict[str, np.ndarray],
+                      rate: int, path: Path) -> None:
+    """Per note: harmonicity and pitch error of the voice (synth and bank) and the reference;
+    below, the spectrogram of one note played by the synth beside the reference's."""
+    figure = plt.figure(figsize=(11, 8))
+    grid = figure.add_gridspec(3, 2, height_ratios=(1, 1, 1.3))
+    harmonicity = figure.add_subplot(grid[0, :])
+    cents = figure.add_subplot(grid[1, :], sharex=harmonicity)
+    styles = {"synth": ("C0", "o"), "bank": ("C1", "."), "reference": ("k", "x")}
+    for name, takes in takes_by_path.items():
+        colour, marker = styles.get(name, ("C2", "+"))
+        pitches = [t["pitch"] for t in takes]
+        harmonicity.scatter(pitches, [t["harmonicity_db"] for t in takes], color=colour,
+                            marker=marker, s=20, label=name)
+        cents.scatter(pitches, np.clip([t["cents"] for t in takes], -1200, 1200),
+                      color=colour, marker=marker, s=20)
+    harmonicity.set_ylabel("harmonics vs between (dB)")
+    harmonicity.legend(loc="lower left", fontsize=8)
+    harmonicity.set_title("held notes: voice through the synth and the bank, and the reference")
     for limit in (-50, 50):
-        top.axhline(limit, color="0.5", linestyle="--", linewidth=0.8)
-    top.set_ylabel("f0 error (cents)")
-    top.set_title("generated notes: trained (blue) and between trained notes (orange)")
-    bottom.scatter(pitches, [n["voiced_fraction"] for n in notes], color=colours, s=18)
-    bottom.set_ylabel("voiced fraction")
-    bottom.set_xlabel("MIDI note")
-    bottom.set_ylim(0, 1)
+        cents.axhline(limit, color="0.5", linestyle="--", linewidth=0.8)
+    cents.set_ylabel("median f0 error (cents)")
+    cents.set_xlabel("MIDI note")
+    for column, name in enumerate(("synth", "reference")):
+        axis = figure.add_subplot(grid[2, column])
+        clip = clips.get(name)
+        if clip is None or not np.any(clip):
+            axis.set_axis_off()
+            continue
+        floor = 1e-7 * np.random.default_rng(0).standard_normal(len(clip))  # no log of 0
+        axis.specgram(clip + floor, NFFT=1024, Fs=rate, noverlap=768, cmap="magma",
+                      vmin=-140)
+        axis.set_ylim(0, 4000)
+        axis.set_title(f"{name}: the middle note")
+        axis.set_xlabel("seconds")
+        axis.set_ylabel("Hz")
     _save(figure, path)

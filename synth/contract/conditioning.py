@@ -1,0 +1,58 @@
+"""What a voice file's network is told for every sample: the conditioning contract.
+
+Three features, in this order (the file's metadata names them in ``condition_features``):
+
+- pitch: the MIDI note as octaves from middle C, continuous, so notes between the trained
+  ones (and bends) can be asked for;
+- velocity: the MIDI velocity as 0..1, and 0 once the note has ended;
+- counter: the samples until the note ends over the file's ``counter_cap``; a key that is
+  down holds it at 1.0, and a released key counts it down to 0.
+
+Played back, a SampleRNN voice reads a held counter as 1 + the file's ``held_offset`` (see
+:func:`raise_held_counter`). Every function works on numpy arrays and torch tensors alike.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+
+PITCH, VELOCITY, COUNTER = 0, 1, 2
+FEATURES = ("pitch_octaves_from_c4", "velocity", "counter_fraction")
+MIDDLE_C = 60.0
+
+Values = TypeVar("Values")
+
+
+def encode_pitch(midi_pitch: Values) -> Values:
+    return (midi_pitch - MIDDLE_C) / 12.0  # type: ignore[operator]
+
+
+def encode_velocity(midi_velocity: Values) -> Values:
+    return midi_velocity / 127.0  # type: ignore[operator]
+
+
+def encode_counter(remaining: Values, counter_cap: int) -> Values:
+    return remaining / float(counter_cap)  # type: ignore[operator]
+
+
+def note_condition(pitch: float, velocity: float, hold: int, counter_cap: int,
+                   tail: int) -> np.ndarray:
+    """Conditioning [samples, 3] of a key held ``hold`` samples, then released and followed
+    by ``tail`` samples of silence; ``velocity`` is already 0..1."""
+    remaining = np.concatenate([np.full(hold, counter_cap), np.arange(counter_cap, 0, -1),
+                                np.zeros(tail)])
+    condition = np.zeros((len(remaining), len(FEATURES)), np.float32)
+    condition[:, PITCH] = encode_pitch(pitch)
+    condition[:, VELOCITY] = np.where(remaining > 0, velocity, 0.0)
+    condition[:, COUNTER] = encode_counter(remaining, counter_cap)
+    return condition
+
+
+def raise_held_counter(condition: np.ndarray, held_offset: float) -> np.ndarray:
+    """A copy of ``condition`` [..., 3] with the counter of held keys raised by the offset."""
+    raised = np.array(condition, dtype=np.float32)
+    counter = raised[..., COUNTER]
+    counter += np.float32(held_offset) * (counter >= 1.0)
+    return raised
