@@ -7,7 +7,6 @@ score and seed always give the same file.
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 from synth.control.controller import Controller
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.score import ScoreEvent
+from synth.files import atomic_output
 from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import FADE_OUT_SECONDS, GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
@@ -40,19 +40,11 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
     The WAV is written beside the target and renamed into place only when complete, so a
     failed render leaves any previous file as it was.
     """
-    partial = settings.out.with_name(f".{settings.out.name}.partial.wav")
-    try:
-        partial.touch()
-    except OSError as error:
-        raise OSError(f"cannot write {settings.out}: {error.strerror}") from error
-    try:
+    with atomic_output(settings.out) as partial:
         tables = _render(settings, metadata, events, partial)
         if not partial.stat().st_size:
             raise OSError(f"cannot write {settings.out}: pyo wrote nothing")
-        os.replace(partial, settings.out)
-        return tables
-    finally:
-        partial.unlink(missing_ok=True)
+    return tables
 
 
 def _render(settings: RenderSettings, metadata: dict[str, Any], events: list[ScoreEvent],

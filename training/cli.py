@@ -200,7 +200,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     def generate() -> int:
         import soundfile
 
-        from training.core.checkpoint import atomic_write_bytes
+        from synth.files import atomic_write_bytes
         from training.voice.audio_wavenet import generate_audio, load_audio_wavenet
 
         if args.seconds <= 0 or args.temperature <= 0:

@@ -13,6 +13,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from synth.files import atomic_output
+
 SILENT, ONSET, HELD = 0, 1, 2
 STATES = 3
 
@@ -102,9 +104,8 @@ def write_roll_midi(roll: np.ndarray, path: Path, roll_range: RollRange, tempo_b
     midi = mido.MidiFile(ticks_per_beat=ticks_per_beat)
     midi.tracks.append(track)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    midi.save(str(partial))
-    partial.replace(path)
+    with atomic_output(path) as partial:
+        midi.save(str(partial))
 
 
 def keep_top_lines(roll: np.ndarray, lines: int) -> np.ndarray:

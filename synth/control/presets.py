@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 from synth.control.addresses import NAME_PATTERN, InvalidArguments, validate_message
+from synth.files import atomic_write_text
 
 PRESET_FORMAT = 1
 # Restoring a preset must not save, load or ask for state.
@@ -44,16 +44,7 @@ class PresetStore:
                           indent=1)
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=f".{name}.", dir=self.directory)
-            try:
-                with os.fdopen(handle, "w") as file:
-                    file.write(text)
-                    file.flush()
-                    os.fsync(file.fileno())
-                os.replace(temporary, target)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
+            atomic_write_text(target, text)
         except OSError as error:
             raise PresetError(f"cannot save preset {name}: {error.strerror or error}") from error
         return target

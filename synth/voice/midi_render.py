@@ -3,7 +3,6 @@ a MIDI file played through the autoregressive voice, for demos and tests."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ import soundfile
 
 from synth.contract.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
 from synth.contract.torchscript import load_torchscript
+from synth.files import atomic_output
 from synth.voice.mixer import VoiceMixer
 from synth.voice.notes import NoteEvent, apply_event, event_from_message
 
@@ -55,11 +55,7 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     peak = float(np.max(np.abs(mix)))
     if peak > CEILING:
         mix *= CEILING / peak
-    partial = out.with_name(f".{out.name}.partial.wav")
-    try:
+    with atomic_output(out) as partial:
         soundfile.write(partial, mix, rate, subtype="FLOAT")
-        os.replace(partial, out)
-    finally:
-        partial.unlink(missing_ok=True)
     return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
             "voices_taken_over": mixer.allocator.steals}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from synth.files import atomic_output
 from training.grains.dataset import DatasetError
 
 log = logging.getLogger(__name__)
@@ -25,14 +26,12 @@ def export_bach_chorales(out: Path, limit: int | None = None) -> list[Path]:
     written = []
     for name in names:
         target = out / f"{Path(name).name}.mid"
-        partial = out / f".{target.name}.partial.mid"
         try:
-            corpus.parse(name).write("midi", fp=str(partial))
+            with atomic_output(target) as partial:
+                corpus.parse(name).write("midi", fp=str(partial))
         except Exception as error:  # music21 raises many kinds; one bad score must not stop us
             log.warning("skipped chorale %s: %s", name, error)
-            partial.unlink(missing_ok=True)
             continue
-        partial.replace(target)
         written.append(target)
     if not written:
         raise DatasetError("no chorale could be written")

@@ -17,8 +17,8 @@ import numpy as np
 
 from synth.composer.model import load_composer
 from synth.composer.piano_roll import ONSET
+from synth.files import atomic_write_text
 from training.composer.dataset import build_composer_dataset
-from training.core.checkpoint import atomic_write_bytes
 
 TEMPERATURES = (0.3, 0.4, 0.5, 0.7, 1.0)
 HELD_OUT_EVERY = 10  # the training split: every 10th file by name
@@ -52,6 +52,6 @@ def evaluate_composer(model_path: Path, data: Path, out_dir: Path, bars: int = 4
         report["composed"][str(temperature)] = roll_statistics(phrases)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=1)
-    atomic_write_bytes(out_dir / "composer-eval.json", lambda file: file.write(text.encode()))
+    atomic_write_text(out_dir / "composer-eval.json", text)
     return report
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import os
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import torch
+
+from synth.files import atomic_write_bytes
 
 CHECKPOINT_NAME = "checkpoint.pt"
 
@@ -35,30 +34,6 @@ def load_weights(model: torch.nn.Module, state: dict[str, Any], run_dir: Path, w
         raise error(f"{run_dir}: checkpoint does not fit the {what} ({first})") from mismatch
 
 
-def atomic_write_bytes(
-    path: Path, writer: Callable[[BinaryIO], object], check: Callable[[Path], None] | None = None
-) -> None:
-    """Call ``writer(file)`` on a temporary file beside ``path``, then rename it into place.
-
-    ``check(temporary_path)`` may inspect the written file first and raise to refuse it.
-    The previous file stays intact if writing or checking fails (disk full, permission, crash).
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp_name, 0o666 & ~_current_umask())  # mkstemp's 0600 is not what users expect
-        with os.fdopen(handle, "wb") as file:
-            writer(file)
-            file.flush()
-            os.fsync(file.fileno())
-        if check is not None:
-            check(Path(tmp_name))
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     atomic_write_bytes(path, lambda file: torch.save(state, file))
 
@@ -71,9 +46,3 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     except Exception as error:  # torch raises pickle, zip and runtime errors alike
         first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         raise CheckpointError(f"{path}: unreadable checkpoint ({first_line})") from error
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

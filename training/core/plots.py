@@ -10,6 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from synth.files import atomic_output
+
 
 def plot_loss_curve(history: dict, path: Path, eval_key: str) -> None:
     """Training loss per step (with a running mean) and held-out ``eval_key`` per evaluation."""
@@ -69,9 +71,8 @@ def plot_comparison(report: dict, path: Path) -> None:
 def _save(figure: plt.Figure, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
-    figure.savefig(tmp, dpi=110)
-    tmp.replace(path)
+    with atomic_output(path) as partial:
+        figure.savefig(partial, dpi=110)
     plt.close(figure)
 
 

@@ -7,7 +7,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from training.core.checkpoint import CHECKPOINT_NAME, CheckpointError, atomic_write_bytes
+from synth.files import atomic_write_text
+from training.core.checkpoint import CHECKPOINT_NAME, CheckpointError
 
 CONFIG_NAME = "config.json"
 
@@ -45,7 +46,7 @@ def read_run_config(run_dir: Path) -> dict:
 def write_run_config(run_dir: Path, config: dict) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(config, indent=1)
-    atomic_write_bytes(run_dir / CONFIG_NAME, lambda file: file.write(text.encode()))
+    atomic_write_text(run_dir / CONFIG_NAME, text)
 
 
 def open_run(run_dir: Path, resume: bool, data: Path | None,

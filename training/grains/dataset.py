@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from synth.files import atomic_output
 from training.core.audio_files import AudioDecodeError, find_audio_files, load_mono
 from training.grains.cutting import grain_rms_db, slice_grains
 
@@ -76,9 +77,13 @@ class GrainDataset:
             "test_files": self.test_files,
             "skipped": self.skipped,
         }
-        tmp = path.with_name(path.name + ".tmp.npz")
+        with atomic_output(path) as partial:
+            self._write(partial, header, signals, lengths)
+
+    def _write(self, partial: Path, header: dict, signals: np.ndarray,
+               lengths: np.ndarray) -> None:
         np.savez(
-            tmp,
+            partial,
             header=np.array(json.dumps(header)),
             train_grains=self.train_grains,
             train_file_ids=self.train_file_ids,
@@ -87,7 +92,6 @@ class GrainDataset:
             test_signals=signals.astype(np.float32),
             test_signal_lengths=lengths,
         )
-        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> GrainDataset:

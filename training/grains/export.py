@@ -21,7 +21,7 @@ from synth.contract.model_file import (
     validate_metadata,
 )
 from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
-from training.core.checkpoint import atomic_write_bytes
+from synth.files import atomic_write_bytes
 from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
 from training.grains.run import load_trained_run

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from training.core.checkpoint import atomic_write_bytes
+from synth.files import atomic_write_text
 from training.core.plots import plot_comparison
 from training.grains.evaluation import evaluate_codec, vae_codec
 from training.grains.pca import PCACodec
@@ -39,6 +39,6 @@ def evaluate_run(run_dir: Path, out_dir: Path) -> dict:
     report["evaluation_seconds"] = round(time.perf_counter() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=1)
-    atomic_write_bytes(out_dir / "report.json", lambda file: file.write(text.encode()))
+    atomic_write_text(out_dir / "report.json", text)
     plot_comparison(report, out_dir / "comparison.png")
     return report
