@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.voice.notes import AllocatorState, VoiceAllocator
 from synth.voicebank.open import VoiceBank, open_voice_bank
 from synth.voicebank.state import BankState
@@ -46,8 +47,8 @@ class VoiceMixer:
         measurement before playing (the bank is reset afterwards)."""
         rate = int(self._metadata["sample_rate"])
         samples = max(64, int(seconds * rate))
-        condition = np.zeros((len(self.allocator.slots), samples, 3), np.float32)
-        condition[:, :, 1] = 0.8
+        condition = np.zeros((len(self.allocator.slots), samples, len(FEATURES)), np.float32)
+        condition[:, :, VELOCITY] = 0.8
         self.bank.generate(condition[:, :1])  # the first call may compile (numba)
         started = time.perf_counter()
         self.bank.generate(condition)

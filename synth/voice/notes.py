@@ -14,6 +14,16 @@ from dataclasses import dataclass, replace
 import mido
 import numpy as np
 
+from synth.contract.conditioning import (
+    COUNTER,
+    FEATURES,
+    PITCH,
+    VELOCITY,
+    encode_counter,
+    encode_pitch,
+    encode_velocity,
+)
+
 log = logging.getLogger("deepnote.voice")
 
 SUSTAIN_CONTROL, ALL_SOUND_OFF_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 120, 123
@@ -124,7 +134,7 @@ class VoiceAllocator:
         if model_pitch != pitch and self.announce:
             log.info("note %d is outside the trained range %d..%d: playing %d resampled by "
                      "%+d semitones", pitch, low, high, model_pitch, pitch - model_pitch)
-        self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=velocity / 127.0,
+        self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=encode_velocity(velocity),
                                       model_pitch=float(model_pitch),
                                       rate=2.0 ** ((pitch - model_pitch) / 12.0),
                                       key_down=True, remaining=self.counter_cap,
@@ -177,14 +187,14 @@ class VoiceAllocator:
 
     def block(self, length: int) -> tuple[np.ndarray, list[int], np.ndarray]:
         """Conditioning [voices, length, 3], voices to reset first, and the active mask."""
-        condition = np.zeros((len(self.slots), length, 3), np.float32)
+        condition = np.zeros((len(self.slots), length, len(FEATURES)), np.float32)
         active = np.zeros((len(self.slots), length), bool)
         resets = []
         for index, slot in enumerate(self.slots):
             if slot.needs_reset:
                 resets.append(index)
                 slot.needs_reset = False
-            condition[index, :, 0] = (slot.model_pitch - 60.0) / 12.0
+            condition[index, :, PITCH] = encode_pitch(slot.model_pitch)
             if not slot.active:
                 continue
             offset = max(0, slot.started - self.now)
@@ -195,8 +205,8 @@ class VoiceAllocator:
                 remaining = np.maximum(slot.remaining - np.arange(length - offset), 0)
                 slot.remaining = int(remaining[-1]) - 1 if remaining[-1] > 0 else 0
             sounding = remaining > 0
-            condition[index, offset:, 1] = np.where(sounding, slot.velocity, 0.0)
-            condition[index, offset:, 2] = remaining / self.counter_cap
+            condition[index, offset:, VELOCITY] = np.where(sounding, slot.velocity, 0.0)
+            condition[index, offset:, COUNTER] = encode_counter(remaining, self.counter_cap)
             active[index, offset:] = sounding
             if slot.counting and slot.remaining <= 0:
                 self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)

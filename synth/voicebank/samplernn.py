@@ -17,11 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from synth.contract.conditioning import raise_held_counter
 from synth.voicebank.sampling import draw_classes
 from synth.voicebank.state import Rewindable
 
 NOISE_CHUNK = 512
-COUNTER_FEATURE = 2  # pitch, velocity, counter: the voice file's conditioning
 
 
 def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
@@ -96,10 +96,7 @@ class FastVoiceBank(Rewindable):
 
     def network_condition(self, condition: np.ndarray) -> np.ndarray:
         """The file's conditioning [..., 3] as the network reads it (the held offset)."""
-        condition = np.array(condition, dtype=np.float32)  # a copy: the caller's stays
-        counter = condition[..., COUNTER_FEATURE]
-        counter += np.float32(self.held_offset) * (counter >= 1.0)
-        return condition
+        return raise_held_counter(condition, self.held_offset)
 
     def step_logits(self, condition: np.ndarray) -> np.ndarray:
         """Logits [voices, levels] of the next sample (condition [voices, features]).

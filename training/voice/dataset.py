@@ -18,6 +18,7 @@ import mido
 import numpy as np
 import soundfile
 
+from synth.contract.conditioning import encode_velocity
 from training.grains.dataset import DatasetError
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def conditioning(audio: np.ndarray, notes: list[Note], sample_rate: int,
         limit = starts[index + 1] if index + 1 < len(notes) else length
         end = sounding_end(envelope, start, limit, sample_rate)
         pitch[start:] = note.pitch
-        velocity[start:end] = note.velocity / 127.0
+        velocity[start:end] = encode_velocity(note.velocity)
         remaining[start:end] = np.minimum(np.arange(end - start, 0, -1), counter_cap)
     return pitch, velocity, remaining
 

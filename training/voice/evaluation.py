@@ -28,7 +28,7 @@ import mido
 import numpy as np
 import soundfile
 
-from synth.contract.conditioning import note_condition
+from synth.contract.conditioning import encode_velocity, note_condition
 from synth.contract.model_file import KIND_VOICE, read_metadata, validate_metadata
 from synth.contract.torchscript import load_torchscript
 from synth.files import atomic_write_text
@@ -206,7 +206,8 @@ def _bank_takes(model_path: Path, metadata: dict[str, Any], notes: list[int], ve
     bank = open_voice_bank(load_torchscript(model_path), metadata, voices=len(pitches),
                            seed=seed)
     tail = int(TAIL_SECONDS * rate) - cap
-    condition = np.stack([note_condition(p, velocity / 127, hold, cap, tail) for p in pitches])
+    condition = np.stack([note_condition(p, encode_velocity(velocity), hold, cap, tail)
+                          for p in pitches])
     audio = bank.generate(condition)
     return [((p, velocity), audio[i]) for i, p in enumerate(pitches)]
 

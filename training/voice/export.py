@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.contract.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.core.run_folder import provenance, read_run_config
@@ -156,7 +157,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         "levels": model.levels,
         "quantization": model.quantization,
         "counter_cap": config["counter_cap"],
-        "condition_features": ["pitch_octaves_from_c4", "velocity", "counter_fraction"],
+        "condition_features": list(FEATURES),
         "held_offset": held_offset,
         "trained_notes": dataset.notes,
         "held_out_notes": list(model_config["held_out_notes"]),
@@ -190,7 +191,7 @@ def check_voice_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, A
 def _same_generation(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptModule,
                      metadata: dict[str, Any]) -> bool:
     condition = torch.zeros(metadata["voices"], 3 * metadata["frame_size"], CONDITION_FEATURES)
-    condition[:, :, 1] = 0.8
+    condition[:, :, VELOCITY] = 0.8
     outputs = []
     for model in (reloaded, scripted):
         torch.manual_seed(0)

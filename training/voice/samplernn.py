@@ -17,22 +17,22 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from synth.contract.conditioning import COUNTER, FEATURES, encode_counter, encode_pitch
 from training.voice.quantize import dequantize
 
-CONDITION_FEATURES = 3  # pitch (octaves from C4), velocity (0..1), counter (0..1)
-COUNTER_FEATURE = 2
+CONDITION_FEATURES = len(FEATURES)
 
 
 def condition_features(pitch: torch.Tensor, velocity: torch.Tensor, remaining: torch.Tensor,
                        counter_cap: int) -> torch.Tensor:
     """Per-sample conditioning [..., 3] from MIDI pitch, velocity 0..1 and samples left."""
-    return torch.stack([(pitch - 60.0) / 12.0, velocity,
-                        remaining.float() / float(counter_cap)], dim=-1)
+    return torch.stack([encode_pitch(pitch), velocity,
+                        encode_counter(remaining.float(), counter_cap)], dim=-1)
 
 
 # counter_feature is an argument because TorchScript compiles no global constants.
 def held_counter(condition: torch.Tensor, offset: float,
-                 counter_feature: int = COUNTER_FEATURE) -> torch.Tensor:
+                 counter_feature: int = COUNTER) -> torch.Tensor:
     """The conditioning with the counter raised by ``offset`` where it sits at its cap (the
     key is down): how a voice is played back.
 
