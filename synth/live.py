@@ -19,8 +19,8 @@ from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
 from synth.grains.tables import table_samples
-from synth.processes import c_stderr_muted
 from synth.voice.player import VoiceOptions, VoicePlayer
+from synth.workers import c_stderr_muted
 
 log = logging.getLogger("deepnote")
 

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from synth.control.addresses import InvalidArguments, validate_message
 from synth.control.datagram import MalformedDatagram, parse_datagram
 from synth.control.network_policy import SenderPolicy
-from synth.processes import parent_is_gone
+from synth.workers import parent_is_gone
 
 log = logging.getLogger("deepnote.osc")
 

@@ -17,7 +17,7 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from synth.grains.tables import normalise_level, overlap_add, safe_table
-from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
+from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
 
 log = logging.getLogger("deepnote.worker")
 

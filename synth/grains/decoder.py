@@ -12,59 +12,42 @@ from multiprocessing.shared_memory import SharedMemory
 import numpy as np
 
 from synth.grains.decode_worker import SLOTS, DecodedTable, DecodeRequest, worker_main
-from synth.processes import WorkerFailed, wait_for_worker
+from synth.workers import WorkerFailed, WorkerProcess
 
 log = logging.getLogger("deepnote.decoder")
 
 STARTUP_TIMEOUT = 120.0
-RESTART_BACKOFF_SECONDS = 2.0  # a worker that cannot start must not be respawned in a loop
 
 
 class GrainDecoder:
     """Owns the shared memory and one worker process, restarted whenever it dies."""
 
     def __init__(self, model_path: str, slot_samples: int, hop: int) -> None:
-        self._context = mp.get_context("spawn")  # never fork a process that runs audio
-        self._model_path = model_path
-        self._slot_samples = slot_samples
-        self._hop = hop
         self._memory = SharedMemory(create=True, size=SLOTS * slot_samples * 4)
         self._slots = np.ndarray((SLOTS, slot_samples), dtype=np.float32,
                                  buffer=self._memory.buf)
         self._next_id = 0
         self._latest: DecodeRequest | None = None
         self._completed_id = -1
-        self._next_restart = 0.0
-        self._start_worker()
+        self._worker = WorkerProcess(
+            target=worker_main, args=(model_path, self._memory.name, slot_samples, hop),
+            channels=("requests", "results", "free_slots"), name="deepnote-decoder",
+            description=f"{model_path}: the decoding worker", prepare=_all_slots_free)
 
     @property
     def worker_pid(self) -> int | None:
-        return self._process.pid
-
-    def _start_worker(self) -> None:
-        # Fresh queues each time: a worker killed mid-put can leave a queue's lock taken.
-        self._requests = self._context.Queue()
-        self._results = self._context.Queue()
-        self._free_slots = self._context.Queue()
-        for slot in range(SLOTS):
-            self._free_slots.put(slot)
-        self._process = self._context.Process(
-            target=worker_main, name="deepnote-decoder", daemon=True,
-            args=(self._model_path, self._memory.name, self._slot_samples, self._hop,
-                  self._requests, self._results, self._free_slots))
-        self._process.start()
+        return self._worker.pid
 
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Block until the worker has loaded the model; ModelFileError if it could not."""
-        wait_for_worker(self._process, self._results,
-                        f"{self._model_path}: the decoding worker", timeout)
+        self._worker.wait_ready(timeout)
 
     def submit(self, latents: np.ndarray) -> int:
         """Ask for a table decoded from ``latents`` [grains, latent_dim]; returns its id."""
         request = DecodeRequest(self._next_id, np.asarray(latents, dtype=np.float32))
         self._next_id += 1
         self._latest = request
-        self._requests.put(request)
+        self._worker.channels["requests"].put(request)
         return request.request_id
 
     @property
@@ -75,9 +58,10 @@ class GrainDecoder:
     def poll(self, consume: Callable[[np.ndarray], None]) -> int | None:
         """Hand the newest finished table (a view into shared memory) to ``consume``."""
         newest: DecodedTable | None = None
+        results, free_slots = self._worker.channels["results"], self._worker.channels["free_slots"]
         while True:
             try:
-                message = self._results.get_nowait()
+                message = results.get_nowait()
             except queue.Empty:
                 break
             if isinstance(message, WorkerFailed):
@@ -85,12 +69,12 @@ class GrainDecoder:
             if not isinstance(message, DecodedTable):
                 continue
             if newest is not None:
-                self._free_slots.put(newest.slot)
+                free_slots.put(newest.slot)
             newest = message
         if newest is None:
             return None
         consume(self._slots[newest.slot, : newest.length])
-        self._free_slots.put(newest.slot)
+        free_slots.put(newest.slot)
         self._completed_id = max(self._completed_id, newest.request_id)
         return newest.request_id
 
@@ -111,27 +95,20 @@ class GrainDecoder:
         keeps serving controls meanwhile, and the queued request is decoded once it is up.
         Returns True if it restarted the worker.
         """
-        if self._process.is_alive() or time.monotonic() < self._next_restart:
+        if not self._worker.restart_if_dead("the last sound keeps playing"):
             return False
-        log.warning("decoding worker (pid %s) died with code %s; restarting it, the last "
-                    "sound keeps playing", self._process.pid, self._process.exitcode)
-        self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
-        self._start_worker()
         if self._latest is not None and not self.idle:
             log.info("redoing the request the worker had not finished")
             self.submit(self._latest.latents)
         return True
 
     def close(self) -> None:
-        if self._process.is_alive():
-            self._requests.put(None)
-            self._process.join(timeout=2.0)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=2.0)
-        for channel in (self._requests, self._results, self._free_slots):
-            channel.close()
-            channel.cancel_join_thread()
+        self._worker.close()
         del self._slots
         self._memory.close()
         self._memory.unlink()
+
+
+def _all_slots_free(channels: dict[str, mp.Queue]) -> None:
+    for slot in range(SLOTS):
+        channels["free_slots"].put(slot)

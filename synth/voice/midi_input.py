@@ -13,8 +13,8 @@ import time
 import mido
 import rtmidi
 
-from synth.processes import c_stderr_muted
 from synth.voice.notes import NoteEvent, event_from_message
+from synth.workers import c_stderr_muted
 
 log = logging.getLogger("deepnote.midi")
 

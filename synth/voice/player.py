@@ -10,23 +10,20 @@ with it (no stuck notes) and the ring is silenced so nothing old replays.
 from __future__ import annotations
 
 import logging
-import multiprocessing as mp
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from synth.composer.player import ComposeCommand
 from synth.control.controller import DEFAULT_VOICE_VOLUME
 from synth.grains.engine import SMOOTHING_SECONDS, pyo
-from synth.processes import wait_for_worker
 from synth.voice.notes import NoteEvent
 from synth.voice.ring import LATE_SAMPLES, UNDERRUNS, VoiceRing, ring_size
 from synth.voice.worker import VoiceWorkerSettings, voice_worker_main
+from synth.workers import WorkerProcess
 
 log = logging.getLogger("deepnote.voice")
 
 STARTUP_TIMEOUT = 120.0
-RESTART_BACKOFF_SECONDS = 2.0
 DEFAULT_LEAD_MS = 12.0
 DEFAULT_HORIZON_MS = 80.0
 
@@ -47,7 +44,6 @@ class VoiceOptions:
 class VoicePlayer:
     def __init__(self, options: VoiceOptions, metadata: dict[str, Any],
                  server_rate: int) -> None:
-        self._context = mp.get_context("spawn")
         self.rate = int(metadata["sample_rate"])
         self.ring = VoiceRing(ring_size(self.rate))
         self._settings = VoiceWorkerSettings(
@@ -66,32 +62,25 @@ class VoicePlayer:
                                 mul=self._volume)
         self._laps = 0
         self._last_phase = 0.0
-        self._next_restart = 0.0
-        self._start_worker()
+        self._worker = WorkerProcess(
+            target=voice_worker_main, args=(self._settings,),
+            channels=("commands", "results"), name="deepnote-voice",
+            description=f"{options.model_path}: the voice worker")
 
     @property
     def worker_pid(self) -> int | None:
-        return self._process.pid
+        return self._worker.pid
 
     @property
     def underruns(self) -> int:
         return int(self.ring.clock[UNDERRUNS])
 
-    def _start_worker(self) -> None:
-        self._commands = self._context.Queue()
-        self._results = self._context.Queue()
-        self._process = self._context.Process(
-            target=voice_worker_main, name="deepnote-voice", daemon=True,
-            args=(self._settings, self._commands, self._results))
-        self._process.start()
-
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Block until the worker has loaded the voice; ModelFileError if it could not."""
-        wait_for_worker(self._process, self._results,
-                        f"{self._settings.model_path}: the voice worker", timeout)
+        self._worker.wait_ready(timeout)
 
     def send(self, event: NoteEvent | ComposeCommand) -> None:
-        self._commands.put(event)
+        self._worker.channels["commands"].put(event)
 
     def set_volume(self, gain: float) -> None:
         self._volume.setValue(gain)
@@ -106,28 +95,13 @@ class VoicePlayer:
 
     def ensure_alive(self) -> bool:
         """Restart a dead worker; returns True if it did."""
-        if self._process.is_alive() or time.monotonic() < self._next_restart:
+        if not self._worker.restart_if_dead("the notes it was playing are dropped"):
             return False
-        log.warning("voice worker (pid %s) died with code %s; restarting it; the notes it "
-                    "was playing are dropped", self._process.pid, self._process.exitcode)
-        self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
         self.ring.samples[:] = 0.0
-        for channel in (self._commands, self._results):
-            channel.close()
-            channel.cancel_join_thread()
-        self._start_worker()
         return True
 
     def close(self) -> None:
-        if self._process.is_alive():
-            self._commands.put(None)
-            self._process.join(timeout=2.0)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=2.0)
-        for channel in (self._commands, self._results):
-            channel.close()
-            channel.cancel_join_thread()
+        self._worker.close()
         late_ms = 1000 * self.ring.clock[LATE_SAMPLES] / self.rate
         log.info("voice: %d underruns (%.1f ms late in all)", self.underruns, late_ms)
         del self._reader, self._table

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from synth.composer.player import ComposeCommand, ComposerPlayer
-from synth.processes import WorkerFailed, WorkerReady, parent_is_gone
 from synth.voice.notes import NoteEvent
 from synth.voice.ring import WORKER_PID, VoiceRing
 from synth.voice.writer import VoiceWriter
+from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
 
 if TYPE_CHECKING:
     from synth.voice.midi_input import MidiInput

@@ -1,0 +1,133 @@
+"""The synth's worker processes: one class for their lifecycle, and what every worker shares."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import queue
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+log = logging.getLogger("deepnote.workers")
+
+RESTART_BACKOFF_SECONDS = 2.0  # a worker that cannot start must not be respawned in a loop
+
+
+def parent_is_gone() -> bool:
+    """True once the process that started this one has exited (even by SIGKILL)."""
+    parent = mp.parent_process()
+    return parent is not None and os.getppid() != parent.pid
+
+
+@contextmanager
+def c_stderr_muted() -> Iterator[None]:
+    """Silence what C libraries (portaudio, libjack) print on file descriptor 2."""
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@dataclass(frozen=True)
+class WorkerReady:
+    pid: int
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    reason: str
+
+
+def wait_for_worker(process: mp.process.BaseProcess, results: mp.Queue, what: str,
+                    timeout: float) -> None:
+    """Block until a worker says WorkerReady; ModelFileError (one line) if it fails, dies
+    or takes longer than ``timeout``. ``what`` names it: "<model>: the voice worker"."""
+    from synth.contract.model_file import ModelFileError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            message = results.get(timeout=0.1)
+        except queue.Empty:
+            if not process.is_alive():
+                raise ModelFileError(f"{what} died while loading it") from None
+            continue
+        if isinstance(message, WorkerFailed):
+            raise ModelFileError(message.reason)
+        if isinstance(message, WorkerReady):
+            return
+    raise ModelFileError(f"{what} did not start in time")
+
+
+class WorkerProcess:
+    """One spawned worker process and its queues: start, ready handshake, restart with
+    back-off, close.
+
+    The process runs ``target(*args, *queues)``, its queues in the order ``channels`` names
+    them; the first channel carries commands (``None`` asks the worker to stop), and a
+    channel named ``results`` carries the ready handshake. Each start makes fresh queues: a
+    worker killed in the middle of a put can leave a queue's lock taken.
+    """
+
+    def __init__(self, *, target: Callable[..., None], args: tuple, channels: tuple[str, ...],
+                 name: str, description: str,
+                 prepare: Callable[[dict[str, mp.Queue]], None] | None = None) -> None:
+        if "results" not in channels:
+            raise ValueError("a worker needs a results channel for its ready handshake")
+        self._context = mp.get_context("spawn")  # never fork a process that runs audio
+        self._target, self._args, self._channel_names = target, args, channels
+        self._name, self.description, self._prepare = name, description, prepare
+        self._next_restart = 0.0
+        self._start()
+
+    def _start(self) -> None:
+        self.channels: dict[str, mp.Queue] = {name: self._context.Queue()
+                                              for name in self._channel_names}
+        if self._prepare is not None:
+            self._prepare(self.channels)
+        queues = tuple(self.channels[name] for name in self._channel_names)
+        self._process = self._context.Process(target=self._target, name=self._name,
+                                              daemon=True, args=(*self._args, *queues))
+        self._process.start()
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def wait_ready(self, timeout: float) -> None:
+        """Block until the worker says it is ready; ModelFileError (one line) if it cannot."""
+        wait_for_worker(self._process, self.channels["results"], self.description, timeout)
+
+    def restart_if_dead(self, consequence: str) -> bool:
+        """Start a new worker if this one died (at most once every RESTART_BACKOFF_SECONDS,
+        so a worker that cannot start is not respawned in a loop); True if it did."""
+        if self._process.is_alive() or time.monotonic() < self._next_restart:
+            return False
+        log.warning("%s (pid %s) died with code %s; restarting it; %s", self.description,
+                    self._process.pid, self._process.exitcode, consequence)
+        self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
+        self._close_channels()
+        self._start()
+        return True
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            self.channels[self._channel_names[0]].put(None)
+            self._process.join(timeout=2.0)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join(timeout=2.0)
+        self._close_channels()
+
+    def _close_channels(self) -> None:
+        for channel in self.channels.values():
+            channel.close()
+            channel.cancel_join_thread()
