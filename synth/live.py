@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import socket
@@ -157,7 +158,7 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
             else:
                 controller.apply(address, values)
         now = time.monotonic()
-        decoder.poll(lambda table, now=now: engine.offer_table(table, now))
+        decoder.poll(functools.partial(engine.offer_table, now=now))
         engine.tick(now)
         decoder.ensure_alive()
         if voice is not None:
@@ -178,3 +179,4 @@ def _reply_state(replies: socket.socket, controller: Controller,
         replies.sendto(state_datagram(controller), destination)
     except OSError as error:
         log.warning("could not send /state to %s:%d (%s)", *destination, error.strerror)
+

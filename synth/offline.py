@@ -6,6 +6,7 @@ score and seed always give the same file.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,7 +82,7 @@ def _render(settings: RenderSettings, metadata: dict[str, Any], events: list[Sco
             while pending and pending[0].time <= now:
                 event = pending.pop(0)
                 controller.apply(event.address, event.values)
-            decoder.wait(lambda table, now=now: engine.offer_table(table, now))
+            decoder.wait(functools.partial(engine.offer_table, now=now))
             engine.tick(now)
             if not fading and now >= fade_at:
                 engine.fade_out()
@@ -93,3 +94,4 @@ def _render(settings: RenderSettings, metadata: dict[str, Any], events: list[Sco
     finally:
         decoder.close()
         server.shutdown()
+

@@ -17,24 +17,25 @@ from __future__ import annotations
 from typing import TypeVar
 
 import numpy as np
+import torch
 
 PITCH, VELOCITY, COUNTER = 0, 1, 2
 FEATURES = ("pitch_octaves_from_c4", "velocity", "counter_fraction")
 MIDDLE_C = 60.0
 
-Values = TypeVar("Values")
+Values = TypeVar("Values", float, np.ndarray, torch.Tensor)
 
 
 def encode_pitch(midi_pitch: Values) -> Values:
-    return (midi_pitch - MIDDLE_C) / 12.0  # type: ignore[operator]
+    return (midi_pitch - MIDDLE_C) / 12.0
 
 
 def encode_velocity(midi_velocity: Values) -> Values:
-    return midi_velocity / 127.0  # type: ignore[operator]
+    return midi_velocity / 127.0
 
 
 def encode_counter(remaining: Values, counter_cap: int) -> Values:
-    return remaining / float(counter_cap)  # type: ignore[operator]
+    return remaining / float(counter_cap)
 
 
 def note_condition(pitch: float, velocity: float, hold: int, counter_cap: int,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from synth.control.controller import Controller
@@ -25,7 +26,7 @@ def reply_address(sender: tuple[str, int], values: tuple) -> tuple[str, int]:
     return (sender[0], int(values[0])) if values else (sender[0], sender[1])
 
 
-def _message(address: str, values: tuple) -> OscMessageBuilder:
+def _message(address: str, values: tuple) -> OscMessage:
     builder = OscMessageBuilder(address)
     for value in values:
         builder.add_arg(value if isinstance(value, str) else float(value))

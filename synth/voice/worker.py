@@ -13,6 +13,7 @@ import multiprocessing as mp
 import queue
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synth.composer.player import ComposeCommand, ComposerPlayer
@@ -64,7 +65,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     try:
         metadata = read_metadata(settings.model_path)
         mixer = VoiceMixer(load_torchscript(settings.model_path), metadata, settings.seed)
-        composer = (ComposerPlayer(load_composer(settings.composer_path),
+        composer = (ComposerPlayer(load_composer(Path(settings.composer_path)),
                                    metadata["sample_rate"], mixer.allocator.trained_range)
                     if settings.composer_path else None)
         midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)

@@ -27,7 +27,7 @@ class Rewindable:
 
     def snapshot(self) -> BankState:
         return BankState({name: getattr(self, name).copy() for name in self.STATE_ARRAYS},
-                         self.position, self._random.bit_generator.state)
+                         self.position, dict(self._random.bit_generator.state))
 
     def restore(self, state: BankState) -> None:
         """Back to where ``state`` was taken; the snapshot stays usable for another restore."""

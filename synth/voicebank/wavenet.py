@@ -43,7 +43,7 @@ class FastWaveNetBank(Rewindable):
         gate_scale = np.concatenate([np.ones(channels), np.full(channels, 0.5)]).astype(
             np.float32)
         taps, condition_weights, gate_biases, residual_weights, skip_weights = [], [], [], [], []
-        residual_bias, skip_bias = [], 0.0
+        residual_bias, skip_biases = [], []
         for index in range(len(self.dilations)):
             prefix = f"layers.{index}."
             past = _numpy(state, prefix + "past_tap.weight").T
@@ -58,7 +58,7 @@ class FastWaveNetBank(Rewindable):
             residual_weights.append(output[:, :channels].copy())
             residual_bias.append(bias[:channels])
             skip_weights.append(output[:, channels:])
-            skip_bias = skip_bias + bias[channels:]
+            skip_biases.append(bias[channels:])
         self.taps = np.stack(taps)  # [L, 2C, 2C]
         self.condition_weights = np.stack(condition_weights, axis=1)  # [F, L, 2C]
         self.gate_biases = np.stack(gate_biases)  # [L, 2C]
@@ -66,7 +66,7 @@ class FastWaveNetBank(Rewindable):
         self.residual_bias = np.stack(residual_bias)  # [L, C]
         self.layer_skip_weights = np.ascontiguousarray(np.stack(skip_weights))  # [L, C, S]
         self.skip_weights = self.layer_skip_weights.reshape(-1, self.layer_skip_weights.shape[2])
-        self.skip_bias = np.asarray(skip_bias, np.float32)
+        self.skip_bias = np.asarray(sum(skip_biases, np.float32(0.0)), np.float32)
         self.head = [(_numpy(state, f"head.{i}.weight").T.copy(),
                       _numpy(state, f"head.{i}.bias")) for i in (1, 3)]
         self._dilation_array = np.asarray(self.dilations, np.int64)

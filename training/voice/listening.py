@@ -64,7 +64,7 @@ def measure_held_note(held: np.ndarray, rate: int, requested_pitch: float) -> He
         in_tune_fraction=float(np.mean(in_tune)) if len(in_tune) else 0.0,
         cents=cents,
         harmonicity_db=harmonicity_db(held, rate, measured_f0),
-        level_db=float(decibels(np.mean(held.astype(np.float64) ** 2))),
+        level_db=float(decibels(float(np.mean(held.astype(np.float64) ** 2)))),
         centroid_hz=spectral_centroid(held, rate))
 
 
