@@ -143,3 +143,25 @@ def test_state_replies_and_presets_over_osc(tiny_grain_model, tmp_path):
         code = synth.interrupt()
         jack.stop()
     assert code == 0
+
+
+def test_latent_dim_moves_one_dimension_of_the_point_playing(tiny_grain_model, tmp_path):
+    from synth.contract.model_file import read_metadata
+    from synth.grains.latent_space import LatentSpace
+
+    space = LatentSpace(read_metadata(tiny_grain_model))
+    expected = space.with_quantile(space.from_xy(np.array([0.95, 0.05])), 0, 0.5)
+    assert not np.allclose(expected, space.from_quantiles(np.full(space.dim, 0.5)))
+    renders = {}
+    for name, lines in (("dim", ["/xy 0.95 0.05", "/latent/dim 0 0.5"]),
+                        ("z", ["/xy 0.95 0.05",
+                               "/latent/z " + " ".join(repr(float(z)) for z in expected)]),
+                        ("all", ["/xy 0.95 0.05", "/latent " + " ".join(["0.5"] * space.dim)])):
+        score = tmp_path / f"{name}.score"
+        score.write_text("".join(f"0.5 {line}\n" for line in lines))
+        renders[name] = _render(tiny_grain_model, tmp_path / f"{name}.wav", "--score",
+                                str(score))
+    settled = 48000 + 48000 // 2
+    assert np.allclose(renders["dim"][settled:], renders["z"][settled:], atol=1e-6)
+    # before, /latent/dim edited the last /latent message: every other dimension went to 0.5
+    assert not np.allclose(renders["dim"][settled:], renders["all"][settled:], atol=1e-3)

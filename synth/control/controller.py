@@ -53,19 +53,19 @@ class Controller:
         self.space = space
         self._submit = submit
         self._rng = np.random.default_rng(seed)
-        self.quantiles = np.full(space.dim, 0.5)
+        self.point = space.from_quantiles(np.full(space.dim, 0.5))  # the latest point played
         self.path_grains = DEFAULT_PATH_GRAINS
         self._path_source: Callable[[int], np.ndarray] | None = None
         self.mode = "point"
         # The message that set the current sound source, replayed by presets.
-        self.source: tuple[str, tuple] = ("/latent", tuple(self.quantiles))
+        self.source: tuple[str, tuple] = ("/latent", (0.5,) * space.dim)
         self.presets = presets
         self.voice = voice
         self.voice_volume = DEFAULT_VOICE_VOLUME
 
     def play_typical(self) -> None:
         """What plays before any control arrives: the median latent point."""
-        self._play_point(self.space.from_quantiles(self.quantiles))
+        self._play_point(self.point)
 
     def apply(self, address: str, values: tuple) -> None:
         if address in _SOURCES:
@@ -73,14 +73,14 @@ class Controller:
         if address in _GRAIN_CONTROLS:
             self.engine.set_control(_GRAIN_CONTROLS[address], values[0])
         elif address == "/latent":
-            self.quantiles = np.asarray(values, dtype=np.float64)
-            self._play_point(self.space.from_quantiles(self.quantiles))
+            self._play_point(self.space.from_quantiles(np.asarray(values, dtype=np.float64)))
         elif address == "/latent/z":
             self._play_point(np.asarray(values, dtype=np.float64))
         elif address == "/latent/dim":
-            self.quantiles[int(values[0])] = values[1]
-            self.source = ("/latent", tuple(float(q) for q in self.quantiles))
-            self._play_point(self.space.from_quantiles(self.quantiles))
+            # one dimension of the point playing, whatever set it (/xy, /latent/z, a preset)
+            moved = self.space.with_quantile(self.point, int(values[0]), float(values[1]))
+            self.source = ("/latent/z", tuple(float(z) for z in moved))
+            self._play_point(moved)
         elif address == "/xy":
             self._play_point(self.space.from_xy(np.asarray(values)))
         elif address == "/trajectory/line":
@@ -167,6 +167,7 @@ class Controller:
 
     def _play_point(self, center: np.ndarray) -> None:
         self.mode = "point"
+        self.point = center
         self._submit(point_cloud(center, self.space.std, self._rng))
 
     def _play_path(self, source: Callable[[int], np.ndarray]) -> None:

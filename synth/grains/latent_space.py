@@ -26,6 +26,12 @@ class LatentSpace:
                    for d in range(self.dim)]
         return np.stack(columns, axis=-1)
 
+    def with_quantile(self, point: np.ndarray, dim: int, quantile: float) -> np.ndarray:
+        """``point`` with dimension ``dim`` moved to that quantile of the training latents."""
+        moved = np.array(point, dtype=np.float64)
+        moved[dim] = np.interp(quantile, self.levels, self.quantiles[:, dim])
+        return moved
+
     def from_xy(self, xy: np.ndarray) -> np.ndarray:
         """Points [..., 2] in [0, 1]^2 on the plane of the first two principal axes."""
         xy = np.asarray(xy, dtype=np.float64)
