@@ -162,3 +162,42 @@ def test_two_process_ddp_run_on_cpu(small_audio_folder, tmp_path):
     assert state["history"]["examples"] == 6 * 16
     assert len(state["rng_states"]) == 2
     assert not list(run.glob(".*.tmp"))
+
+
+def test_a_folder_left_by_a_failed_run_is_refused_then_overwritten(small_audio_folder, tmp_path,
+                                                                   capsys):
+    run = tmp_path / "poisoned"
+    run.mkdir()
+    (run / "config.json").write_text('{"data": "/elsewhere"}')  # failed before a checkpoint
+    (run / "dataset.npz").write_bytes(b"the old data")
+    assert train_main(tiny_training_args(small_audio_folder, run)) == 2
+    assert "already holds a run; use --resume" in capsys.readouterr().err
+    assert (run / "dataset.npz").read_bytes() == b"the old data"
+    assert train_main([*tiny_training_args(small_audio_folder, run), "--overwrite"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["data"] == str(small_audio_folder.resolve())
+
+
+def test_overwrite_deletes_only_run_folders(small_audio_folder, tmp_path, capsys):
+    precious = tmp_path / "photos"
+    precious.mkdir()
+    (precious / "holiday.jpg").write_bytes(b"x")
+    assert train_main([*tiny_training_args(small_audio_folder, precious), "--overwrite"]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    assert (precious / "holiday.jpg").exists()
+
+
+def test_resume_with_more_steps_trains_the_run_longer(trained_run, tmp_path, capsys):
+    import shutil
+
+    trained_run = Path(shutil.copytree(trained_run, tmp_path / "copy"))
+    before = json.loads((trained_run / "config.json").read_text())["loop"]["steps"]
+    assert train_main(["grains", "--run-dir", str(trained_run), "--resume", "--steps",
+                       str(before + 4), "--threads", "1"]) == 0
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["loop"]["steps"] == before + 4
+    assert config["resumed"][-1] == {"at_step": before, "steps": before + 4}
+    assert load_checkpoint(trained_run / "checkpoint.pt")["step"] == before + 4
+    assert train_main(["grains", "--run-dir", str(trained_run), "--resume", "--steps",
+                       "1"]) == 2
+    assert f"--steps 1 is below the checkpoint's step {before + 4}" in capsys.readouterr().err

@@ -43,6 +43,9 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     composer_data.add_argument("--out", type=Path, required=True, help="folder for MIDI files")
     composer_data.add_argument("--limit", type=int, help="only the first N chorales")
     args = parser.parse_args(argv)
+    if hasattr(args, "default_steps"):
+        args.steps_given = args.steps is not None
+        args.steps = args.default_steps if args.steps is None else args.steps
     if args.model == "voice-data":
         return _run_cli(lambda: _render_voice_data(args))
     if args.model == "composer-data":
@@ -64,8 +67,13 @@ def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size:
     parser.add_argument("--run-dir", type=Path, required=True, help="run folder (created)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --run-dir from its last checkpoint, with the "
-                             "settings it was started with")
-    parser.add_argument("--steps", type=int, default=steps)
+                             "settings it was started with (and --steps, if given: the "
+                             "learning-rate schedule then spans the new total)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start a new run in a --run-dir that holds one, deleting it")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"training steps (default {steps})")
+    parser.set_defaults(default_steps=steps)
     parser.add_argument("--batch-size", type=int, default=batch_size)
     parser.add_argument("--learning-rate", type=float, default=learning_rate)
     parser.add_argument("--eval-every", type=int, default=eval_every)

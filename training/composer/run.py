@@ -20,7 +20,7 @@ from training.core.version import code_version
 def prepare_composer_run(args: argparse.Namespace, command: str,
                          group: ProcessGroup) -> tuple[ComposerTask, LoopSettings]:
     run_dir: Path = args.run_dir
-    config = open_run(run_dir, args.resume, args.data, lambda: _new_config(args, command))
+    config = open_run(run_dir, args, lambda: _new_config(args, command))
     roll_range = RollRange(config["lowest_pitch"], config["pitches"],
                            config["steps_per_quarter"])
     dataset = build_composer_dataset(Path(config["data"]), roll_range)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from synth.files import atomic_write_text
-from training.core.checkpoint import CHECKPOINT_NAME, CheckpointError
+from training.core.checkpoint import CHECKPOINT_NAME, CheckpointError, load_checkpoint
 
 CONFIG_NAME = "config.json"
 
@@ -49,16 +50,35 @@ def write_run_config(run_dir: Path, config: dict) -> None:
     atomic_write_text(run_dir / CONFIG_NAME, text)
 
 
-def open_run(run_dir: Path, resume: bool, data: Path | None,
-             new_config: Callable[[], dict]) -> dict:
-    """The settings of a resumed run, or ``new_config()`` for a new one (not yet written)."""
-    if resume:
+def open_run(run_dir: Path, args: argparse.Namespace, new_config: Callable[[], dict]) -> dict:
+    """The settings of a resumed run, or ``new_config()`` for a new one (not yet written).
+
+    A new run needs an empty or new ``run_dir``: a folder left by an earlier run (even one
+    that failed before its first checkpoint, and may have cached the other data) is refused
+    unless ``--overwrite`` says to delete it. ``--resume --steps N`` trains a run longer (or
+    shorter, down to its checkpoint's step).
+    """
+    if args.resume:
         config = read_run_config(run_dir)
-        if not (run_dir / CHECKPOINT_NAME).is_file():
+        checkpoint = run_dir / CHECKPOINT_NAME
+        if not checkpoint.is_file():
             raise CheckpointError(f"{run_dir}: no checkpoint to resume from")
+        if getattr(args, "steps_given", False) and args.steps != config["loop"]["steps"]:
+            reached = int(load_checkpoint(checkpoint)["step"])
+            if args.steps < reached:
+                raise RunError(f"--steps {args.steps} is below the checkpoint's step {reached}")
+            config["loop"]["steps"] = args.steps
+            config.setdefault("resumed", []).append({"at_step": reached, "steps": args.steps})
+            write_run_config(run_dir, config)
         return config
-    if data is None:
+    if args.data is None:
         raise RunError("--data is required (unless --resume)")
-    if (run_dir / CHECKPOINT_NAME).exists():
-        raise RunError(f"{run_dir} already holds a run; use --resume or another --run-dir")
+    if run_dir.exists() and (not run_dir.is_dir() or any(run_dir.iterdir())):
+        if not getattr(args, "overwrite", False):
+            raise RunError(f"{run_dir} already holds a run; use --resume to continue it, "
+                           "--overwrite to start again, or another --run-dir")
+        if not (run_dir / CONFIG_NAME).is_file():
+            raise RunError(f"{run_dir} is not a run folder (no {CONFIG_NAME}); --overwrite "
+                           "only deletes run folders")
+        shutil.rmtree(run_dir)
     return new_config()

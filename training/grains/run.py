@@ -29,7 +29,7 @@ def prepare_grain_run(
 ) -> tuple[GrainTask, LoopSettings]:
     """Create (or reopen with ``--resume``) the run folder and build its training task."""
     run_dir: Path = args.run_dir
-    config = open_run(run_dir, args.resume, args.data, lambda: _new_run_config(args, command))
+    config = open_run(run_dir, args, lambda: _new_run_config(args, command))
     dataset = _run_dataset(run_dir, config, group)
     model_config = GrainModelConfig(**config["model"])
     settings = LoopSettings(run_dir=run_dir, **config["loop"])

@@ -127,7 +127,7 @@ def generate_audio(model: WaveNet, seconds: float, sample_rate: int, seed: int =
 def prepare_audio_wavenet_run(args: argparse.Namespace, command: str,
                               group: ProcessGroup) -> tuple[AudioWaveNetTask, LoopSettings]:
     run_dir: Path = args.run_dir
-    config = open_run(run_dir, args.resume, args.data, lambda: _new_config(args, command))
+    config = open_run(run_dir, args, lambda: _new_config(args, command))
     signals, skipped = load_audio_folder(Path(config["data"]), config["sample_rate"])
     model = replace(VoiceModelConfig(), **{**config["model"], "held_out_notes": ()})
     task = AudioWaveNetTask(signals, model, config["sample_rate"], run_dir)

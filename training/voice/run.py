@@ -20,7 +20,7 @@ from training.voice.task import VoiceTask
 def prepare_voice_run(args: argparse.Namespace, command: str,
                       group: ProcessGroup) -> tuple[VoiceTask, LoopSettings]:
     run_dir: Path = args.run_dir
-    config = open_run(run_dir, args.resume, args.data, lambda: _new_config(args, command))
+    config = open_run(run_dir, args, lambda: _new_config(args, command))
     dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
                                   config["counter_cap"])
     model = VoiceModelConfig(**{**config["model"],
