@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from synth import __version__
 from synth.contract.model_file import (
     KIND_COMPOSER,
     KIND_GRAINS,
@@ -21,11 +22,8 @@ from synth.control.addresses import LATENT_DIM, address_table_text
 from synth.control.network_policy import PolicyError, check_listening_address, parse_allowed
 from synth.control.presets import PresetError, PresetStore, default_preset_directory
 from synth.control.score import ScoreError, read_score
+from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 
-MODELS = Path(__file__).resolve().parent.parent / "models"
-DEFAULT_MODEL = MODELS / "grains.pt"
-DEFAULT_VOICE = MODELS / "voice.pt"
-DEFAULT_COMPOSER = MODELS / "composer.pt"
 MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
 
 log = logging.getLogger("deepnote")
@@ -36,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="deepnote-synth",
         description="Real-time neural granular synthesizer: grains decoded by a VAE, "
                     "played by pyo, steered over OSC.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                         help="exported grains model (default: the shipped models/grains.pt)")
     parser.add_argument("--audio", choices=("portaudio", "jack", "offline"),

@@ -2,7 +2,7 @@
 
 import pytest
 
-from synth.cli import DEFAULT_MODEL
+from synth.shipped import DEFAULT_MODEL
 from tests.benchmarks.flood import run
 from tests.jack_harness import tools_missing
 

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from synth.cli import DEFAULT_MODEL
+from synth.shipped import DEFAULT_MODEL
 from tests.jack_harness import REPO, JackServer, tools_missing
 
 

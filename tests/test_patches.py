@@ -167,7 +167,7 @@ def test_pd_patch_opens_cleanly_and_sends_valid_defaults(path, tmp_path):
 @needs_pd
 @pytest.mark.skipif(bool(tools_missing()), reason=f"missing {tools_missing()}")
 def test_trajectory_patch_changes_what_the_synth_plays(tmp_path):
-    from synth.cli import DEFAULT_MODEL
+    from synth.shipped import DEFAULT_MODEL
 
     jack = JackServer()
     port = free_udp_port()

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.cli import DEFAULT_COMPOSER, DEFAULT_VOICE
 from synth.contract.model_file import KIND_COMPOSER, read_metadata, validate_metadata
+from synth.shipped import DEFAULT_COMPOSER, DEFAULT_VOICE
 from tests.jack_harness import REPO
 
 pytestmark = pytest.mark.skipif(not (DEFAULT_COMPOSER.is_file() and DEFAULT_VOICE.is_file()),

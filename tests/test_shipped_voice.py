@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.cli import DEFAULT_VOICE
 from synth.contract.model_file import KIND_VOICE, read_metadata, validate_metadata
+from synth.shipped import DEFAULT_VOICE
 from synth.voice.midi_render import render_midi
 
 pytestmark = pytest.mark.skipif(not DEFAULT_VOICE.is_file(), reason="no shipped voice yet")

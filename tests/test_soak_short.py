@@ -3,7 +3,7 @@ the README)."""
 
 import pytest
 
-from synth.cli import DEFAULT_MODEL
+from synth.shipped import DEFAULT_MODEL
 from tests.jack_harness import tools_missing
 
 pytest.importorskip("jack")

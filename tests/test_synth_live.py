@@ -58,7 +58,7 @@ def jack():
 
 @pytest.fixture
 def shipped_model():
-    from synth.cli import DEFAULT_MODEL
+    from synth.shipped import DEFAULT_MODEL
 
     return DEFAULT_MODEL
 

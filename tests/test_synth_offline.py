@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.cli import DEFAULT_MODEL
 from synth.contract.model_file import read_metadata
 from synth.control.addresses import ADDRESSES, address_table_markdown
+from synth.shipped import DEFAULT_MODEL
 from tests.jack_harness import CEILING, REPO, spectral_distance_db
 
 SCORE = """\

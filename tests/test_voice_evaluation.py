@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from synth.cli import DEFAULT_VOICE
 from synth.contract.conditioning import note_condition
+from synth.shipped import DEFAULT_VOICE
 from synth.voice.midi_render import render_midi
 from training.voice.evaluation import Reference, _reference_takes, _Slots, measure_take
 from training.voice.listening import envelope_distance_db, measure_held_note

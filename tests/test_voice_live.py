@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
-from synth.cli import DEFAULT_MODEL
+from synth.shipped import DEFAULT_MODEL
 from tests.jack_harness import REPO, JackServer, SynthProcess, free_udp_port, tools_missing
 
 jack = pytest.importorskip("jack")

@@ -205,7 +205,7 @@ def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tiny_wavenet_vo
 def test_the_live_synth_plays_a_wavenet_voice_and_says_if_it_is_too_slow(tiny_wavenet_voice):
     from pythonosc.udp_client import SimpleUDPClient
 
-    from synth.cli import DEFAULT_MODEL
+    from synth.shipped import DEFAULT_MODEL
     from tests.jack_harness import JackServer, SynthProcess, free_udp_port, tools_missing
 
     if tools_missing():

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from synth import __version__
 from synth.contract.model_file import ModelFileError
 from training.core.checkpoint import CheckpointError
 from training.core.run_folder import RunError
@@ -23,6 +24,7 @@ USAGE_ERRORS = (DatasetError, CheckpointError, ModelFileError, FileNotFoundError
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-train grains --data DIR --run-dir RUN_DIR ...``"""
     parser = argparse.ArgumentParser(prog="deepnote-train", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
     grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
     _add_grain_arguments(grains)
@@ -198,6 +200,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-generate RUN_DIR --seconds 8 --out loop.wav``: audio from an
     unconditioned WaveNet run (``deepnote-train wavenet``)."""
     parser = argparse.ArgumentParser(prog="deepnote-generate", description=generate_main.__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder of deepnote-train wavenet")
     parser.add_argument("--out", type=Path, required=True, help="WAV file to write")
     parser.add_argument("--seconds", type=float, default=4.0)
@@ -277,6 +280,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["composer"]:
         return _eval_composer(arguments[1:])
     parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
     args = parser.parse_args(arguments)
@@ -297,6 +301,7 @@ def _eval_voice(argv: list[str]) -> int:
         description="how an exported voice sounds: every semitone through the synth's MIDI "
                     "render and the bank, beside the same notes from the reference instrument",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("model", type=Path, help="an exported voice (.pt)")
     parser.add_argument("--out", type=Path, help="report folder (default: MODEL-eval beside it)")
     parser.add_argument("--notes", help="E2-E4 (every semitone) or E2,G2 (default: the trained "
@@ -368,6 +373,7 @@ def _eval_composer(argv: list[str]) -> int:
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-export RUN_DIR --out models/grains.pt``"""
     parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
     parser.add_argument("--held-offset", type=float,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from synth.cli import DEFAULT_MODEL
+from synth.shipped import DEFAULT_MODEL
 from tests.jack_harness import (
     CEILING,
     JackServer,

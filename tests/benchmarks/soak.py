@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pythonosc.udp_client import SimpleUDPClient
 
-from synth.cli import DEFAULT_MODEL, DEFAULT_VOICE
+from synth.shipped import DEFAULT_MODEL, DEFAULT_VOICE
 from tests.jack_harness import CEILING, JackServer, SynthProcess, ask_state, free_udp_port
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard
 

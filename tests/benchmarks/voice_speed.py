@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synth.cli import DEFAULT_VOICE
 from synth.contract.model_file import read_metadata
 from synth.contract.torchscript import torchscript_warnings_silenced
+from synth.shipped import DEFAULT_VOICE
 from synth.voicebank.samplernn import FastVoiceBank
 from training.voice.export import ScriptedVoice
 from training.voice.samplernn import SampleRNN

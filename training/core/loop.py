@@ -110,7 +110,8 @@ def run_training(
     seconds_before = history["seconds"]
     model.train()
     while step < settings.steps:
-        batch = task.batch(batch_indices(step, settings, task.train_size, group), group.device)
+        indices = batch_indices(step, settings, task.train_size, group)
+        batch = task.batch(indices, group.device)
         loss, terms = task.training_loss(trained, batch)
         for group_settings in optimizer.param_groups:
             group_settings["lr"] = learning_rate_at(step, settings)
@@ -118,7 +119,7 @@ def run_training(
         loss.backward()
         optimizer.step()
         step += 1
-        history["examples"] += len(batch) * group.world_size
+        history["examples"] += len(indices) * group.world_size  # a voice batch is a tuple
         loss_value = loss.item()
         history["train"].append({"step": step, "loss": loss_value, **terms})
         progress.update(1)
