@@ -22,6 +22,7 @@ from synth.control.addresses import LATENT_DIM, address_table_text
 from synth.control.network_policy import PolicyError, check_listening_address, parse_allowed
 from synth.control.presets import PresetError, PresetStore, default_preset_directory
 from synth.control.score import ScoreError, read_score
+from synth.files import OutputError, audio_format, replaceable_target
 from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 
 MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
@@ -53,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "loopback; repeatable")
     parser.add_argument("--osc-help", action="store_true",
                         help="print the OSC address table and exit")
-    parser.add_argument("--render", type=Path, help="offline: WAV file to write")
+    parser.add_argument("--render", type=Path,
+                        help="offline: audio file to write (.wav, .aif(f) or .flac)")
     parser.add_argument("--duration", type=float, default=10.0,
                         help="offline: seconds to render (default 10)")
     parser.add_argument("--score", type=Path, help="offline: timed OSC score to play")
@@ -133,6 +135,12 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--audio offline needs --render OUT.wav")
     if args.audio != "offline" and (args.render or args.score or args.midi_file):
         raise UsageError("--render, --score and --midi-file need --audio offline")
+    if args.render is not None:
+        try:
+            replaceable_target(args.render)
+            audio_format(args.render)
+        except OutputError as error:
+            raise UsageError(str(error)) from None
     if args.midi_in and args.audio == "offline":
         raise UsageError("--midi-in plays live; offline, use --midi-file")
     if args.no_voice and (args.voice or args.midi_in or args.midi_file):

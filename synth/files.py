@@ -13,12 +13,34 @@ import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 
 class OutputError(OSError):
     """An output path that cannot be written without destroying something; one line."""
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """How a render is written (soundfile's names), chosen by the output's extension."""
+
+    format: str
+    subtype: str
+
+
+AUDIO_FORMATS = {".wav": AudioFormat("WAV", "FLOAT"), ".aif": AudioFormat("AIFF", "FLOAT"),
+                 ".aiff": AudioFormat("AIFF", "FLOAT"), ".flac": AudioFormat("FLAC", "PCM_24")}
+
+
+def audio_format(path: Path) -> AudioFormat:
+    """The format ``path``'s extension asks for; OutputError for one this cannot write."""
+    try:
+        return AUDIO_FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise OutputError(f"cannot write {path}: audio is written as "
+                          f"{', '.join(sorted(AUDIO_FORMATS))} (by the extension)") from None
 
 
 def replaceable_target(path: Path) -> Path:

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import soundfile
+
 from synth.control.controller import Controller
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.score import ScoreEvent
-from synth.files import atomic_output
+from synth.files import atomic_output, audio_format
 from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import FADE_OUT_SECONDS, GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
@@ -42,9 +45,21 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
     failed render leaves any previous file as it was.
     """
     with atomic_output(settings.out) as partial:
-        tables = _render(settings, metadata, events, partial)
-        if not partial.stat().st_size:
-            raise OSError(f"cannot write {settings.out}: pyo wrote nothing")
+        # pyo writes WAV only, and goes by the file name's extension
+        recorded = partial.with_name(partial.name + ".wav")
+        try:
+            tables = _render(settings, metadata, events, recorded)
+            if not recorded.is_file() or not recorded.stat().st_size:
+                raise OSError(f"cannot write {settings.out}: pyo wrote nothing")
+            written = audio_format(settings.out)
+            if written.format == "WAV":
+                os.replace(recorded, partial)
+            else:
+                audio, rate = soundfile.read(str(recorded), dtype="float32")
+                soundfile.write(str(partial), audio, rate, format=written.format,
+                                subtype=written.subtype)
+        finally:
+            recorded.unlink(missing_ok=True)
     return tables
 
 

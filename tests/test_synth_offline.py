@@ -102,7 +102,11 @@ def test_usage_errors_exit_2_without_traceback(tiny_grain_model, tmp_path):
         (["--audio", "offline"], "--audio offline needs --render"),
         (["--audio", "jack", "--render", "x.wav"], "need --audio offline"),
         (["--osc-port", "70000"], "--osc-port must be"),
-        (["--audio", "offline", "--render", str(tmp_path / "no" / "x.wav")], "no such folder"),
+        (["--audio", "offline", "--render", str(tmp_path / "no" / "x.wav")], "no folder"),
+        (["--audio", "offline", "--render", str(tmp_path / "x.mp3")],
+         "audio is written as .aif, .aiff, .flac, .wav"),
+        (["--audio", "offline", "--render", "/dev/null"], "it is not a regular file"),
+        (["--audio", "offline", "--render", str(tmp_path)], "it is a directory"),
     ]:
         result = synth("--model", str(tiny_grain_model), *arguments)
         assert result.returncode == 2 and reason in result.stderr, result.stderr
@@ -161,3 +165,16 @@ def test_failed_render_keeps_the_previous_file(tiny_grain_model, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.score", "take.wav"]
     good = render(tiny_grain_model, tmp_path, "take", score="")
     assert len(good) > 0 and not list(tmp_path.glob(".*partial*"))
+
+
+def test_a_flac_render_is_flac_and_a_symlink_is_written_through(tiny_grain_model, tmp_path):
+    real = tmp_path / "real.flac"
+    real.write_bytes(b"old")
+    link = tmp_path / "take.flac"
+    link.symlink_to(real)
+    result = synth("--model", str(tiny_grain_model), "--audio", "offline", "--render",
+                   str(link), "--duration", "1")
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and soundfile.info(str(real)).format == "FLAC"
+    audio, rate = soundfile.read(str(real))
+    assert rate == 48000 and audio.shape[1] == 2 and np.abs(audio).max() > 1e-3

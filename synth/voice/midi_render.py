@@ -12,7 +12,7 @@ import soundfile
 
 from synth.contract.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
 from synth.contract.torchscript import load_torchscript
-from synth.files import atomic_output
+from synth.files import atomic_output, audio_format
 from synth.voice.mixer import VoiceMixer
 from synth.voice.notes import NoteEvent, apply_event, event_from_message
 
@@ -56,6 +56,7 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     if peak > CEILING:
         mix *= CEILING / peak
     with atomic_output(out) as partial:
-        soundfile.write(partial, mix, rate, subtype="FLOAT")
+        written = audio_format(out)
+        soundfile.write(partial, mix, rate, format=written.format, subtype=written.subtype)
     return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
             "voices_taken_over": mixer.allocator.steals}
