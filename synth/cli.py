@@ -172,7 +172,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.sr < 8000 or args.buffer < 16:
         raise UsageError("--sr must be at least 8000 and --buffer at least 16")
     if args.audio != "offline":
-        check_listening_address(args.osc_host, parse_allowed(args.allow))
+        args.osc_host = check_listening_address(args.osc_host, parse_allowed(args.allow))
     if not 0 <= args.osc_port < 65536:
         raise UsageError("--osc-port must be 0..65535 (0: any free port)")
 

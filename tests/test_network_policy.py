@@ -34,6 +34,13 @@ def test_exposing_the_port_needs_an_allow_list():
         parse_allowed(["stage-laptop"])
 
 
+def test_a_host_name_is_looked_up_and_bound_by_its_address():
+    assert check_listening_address("localhost", ()) in ("127.0.0.1", "::1")
+    assert check_listening_address("127.0.0.1", ()) == "127.0.0.1"
+    with pytest.raises(PolicyError, match="neither an IP address nor a name this machine knows"):
+        check_listening_address("no-such-host.invalid", ())
+
+
 def test_cli_refuses_an_open_port_without_allow(tmp_path):
     result = subprocess.run([sys.executable, "-m", "synth", "--audio", "jack", "--osc-host",
                              "0.0.0.0"], capture_output=True, text=True, cwd=REPO, timeout=60)

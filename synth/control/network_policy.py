@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 from collections.abc import Sequence
 
 LOCAL_SENDERS = ("127.0.0.1", "::1")
@@ -23,15 +24,26 @@ def parse_allowed(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(networks)
 
 
-def check_listening_address(host: str, allowed: Sequence[str]) -> None:
-    """Listening beyond loopback must come with an explicit list of senders."""
+def check_listening_address(host: str, allowed: Sequence[str]) -> str:
+    """The IP address to bind for ``host`` (a name such as localhost is looked up);
+    listening beyond loopback must come with an explicit list of senders."""
     try:
         address = ipaddress.ip_address(host)
-    except ValueError as error:
-        raise PolicyError(f"--osc-host {host!r} is not an IP address") from error
+    except ValueError:
+        address = _look_up(host)
     if not address.is_loopback and not allowed:
         raise PolicyError(f"--osc-host {host} exposes the synth to the network; name who may "
                           "send with --allow ADDRESS[/PREFIX] (repeatable)")
+    return str(address)
+
+
+def _look_up(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    try:
+        found = socket.getaddrinfo(host, None, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as error:
+        raise PolicyError(f"--osc-host {host!r} is neither an IP address nor a name this "
+                          "machine knows") from error
+    return ipaddress.ip_address(found[0][4][0])
 
 
 class SenderPolicy:
