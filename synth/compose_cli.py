@@ -52,10 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         summary = compose_to_file(args)
     except (UsageError, ModelFileError, RollError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"deepnote-compose: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: {error.strerror or error} ({error.filename}); nothing was written",
+        print(f"deepnote-compose: error: {error.strerror or error} ({error.filename}); "
+              "nothing was written",
               file=sys.stderr)
         return 1
     print(summary)

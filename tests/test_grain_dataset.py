@@ -120,7 +120,7 @@ def test_unusable_folder_is_one_line_and_exit_code_2(tmp_path, capsys, setup, me
         build_grain_dataset(root, GrainDatasetConfig())
     code = train_main(["grains", "--data", str(root), "--run-dir", str(tmp_path / "run")])
     error_lines = [line for line in capsys.readouterr().err.splitlines()
-                   if line.startswith("error:")]
+                   if line.startswith("deepnote-train: error:")]
     assert code == 2
     assert len(error_lines) == 1 and message in error_lines[0]
 

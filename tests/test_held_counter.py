@@ -109,8 +109,8 @@ def test_a_start_from_a_different_network_is_a_usage_error(tiny_voice_model, tmp
                        "--dim", "48", "--window", "256", "--threads", "1"])
     assert code == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
-    assert error == ("error: --init-from run: top_input.weight is (32, 19), this network "
-                     "needs (48, 19)")
+    assert error == ("deepnote-train: error: --init-from run: top_input.weight is (32, 19), "
+                     "this network needs (48, 19)")
 
 
 def test_training_previews_play_held_keys_as_the_synth_will():

@@ -23,7 +23,7 @@ def exported(small_audio_folder, tmp_path_factory):
 
 
 def _error_line(capsys) -> str:
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    lines = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
     assert len(lines) == 1
     return lines[0]
 

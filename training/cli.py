@@ -23,25 +23,28 @@ USAGE_ERRORS = (DatasetError, CheckpointError, ModelFileError, FileNotFoundError
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-train grains --data DIR --run-dir RUN_DIR ...``"""
-    parser = argparse.ArgumentParser(prog="deepnote-train", description=__doc__)
+    parser = argparse.ArgumentParser(prog="deepnote-train", description=__doc__,
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
-    grains = models.add_parser("grains", help="train the grain VAE on a folder of audio")
+
+    def add_model(name: str, help: str) -> argparse.ArgumentParser:
+        return models.add_parser(name, help=help, formatter_class=DefaultsHelpFormatter)
+
+    grains = add_model("grains", "train the grain VAE on a folder of audio")
     _add_grain_arguments(grains)
-    voice = models.add_parser(
-        "voice", help="train the voice (SampleRNN or WaveNet) on WAV + MIDI pairs")
+    voice = add_model("voice", "train the voice (SampleRNN or WaveNet) on WAV + MIDI pairs")
     _add_voice_arguments(voice)
-    voice_data = models.add_parser(
-        "voice-data", help="render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
+    voice_data = add_model("voice-data",
+                           "render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
     _add_voice_data_arguments(voice_data)
-    wavenet = models.add_parser(
-        "wavenet", help="train an unconditioned WaveNet on any folder of audio (loops, beats)")
+    wavenet = add_model("wavenet",
+                        "train an unconditioned WaveNet on any folder of audio (loops, beats)")
     _add_audio_wavenet_arguments(wavenet)
-    composer = models.add_parser("composer",
-                                 help="train the LSTM composer on a folder of MIDI files")
+    composer = add_model("composer", "train the LSTM composer on a folder of MIDI files")
     _add_composer_arguments(composer)
-    composer_data = models.add_parser(
-        "composer-data", help="write the Bach chorales of music21's corpus as MIDI files")
+    composer_data = add_model("composer-data",
+                              "write the Bach chorales of music21's corpus as MIDI files")
     composer_data.add_argument("--out", type=Path, required=True, help="folder for MIDI files")
     composer_data.add_argument("--limit", type=int, help="only the first N chorales")
     args = parser.parse_args(argv)
@@ -49,17 +52,17 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         args.steps_given = args.steps is not None
         args.steps = args.default_steps if args.steps is None else args.steps
     if args.model == "voice-data":
-        return _run_cli(lambda: _render_voice_data(args))
+        return _run_cli(lambda: _render_voice_data(args), "deepnote-train")
     if args.model == "composer-data":
-        return _run_cli(lambda: _write_chorales(args))
+        return _run_cli(lambda: _write_chorales(args), "deepnote-train")
     command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     if args.model == "voice":
-        return _run_cli(lambda: _train_voice(args, command))
+        return _run_cli(lambda: _train_voice(args, command), "deepnote-train")
     if args.model == "composer":
-        return _run_cli(lambda: _train_composer(args, command))
+        return _run_cli(lambda: _train_composer(args, command), "deepnote-train")
     if args.model == "wavenet":
-        return _run_cli(lambda: _train_audio_wavenet(args, command))
-    return _run_cli(lambda: _train_grains(args, command))
+        return _run_cli(lambda: _train_audio_wavenet(args, command), "deepnote-train")
+    return _run_cli(lambda: _train_grains(args, command), "deepnote-train")
 
 
 def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size: int,
@@ -76,12 +79,16 @@ def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size:
     parser.add_argument("--steps", type=int, default=None,
                         help=f"training steps (default {steps})")
     parser.set_defaults(default_steps=steps)
-    parser.add_argument("--batch-size", type=int, default=batch_size)
-    parser.add_argument("--learning-rate", type=float, default=learning_rate)
-    parser.add_argument("--eval-every", type=int, default=eval_every)
-    parser.add_argument("--checkpoint-every", type=int, default=500)
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=batch_size, help="examples a step")
+    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+                        help="Adam's, with cosine decay to the last step")
+    parser.add_argument("--eval-every", type=int, default=eval_every,
+                        help="steps between held-out evaluations (and previews)")
+    parser.add_argument("--checkpoint-every", type=int, default=500,
+                        help="steps between checkpoints (what --resume starts from)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
+                        help="where to train")
+    parser.add_argument("--seed", type=int, default=0, help="data order and initial weights")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
 
 
@@ -199,7 +206,8 @@ def _train_audio_wavenet(args: argparse.Namespace, command: str) -> int:
 def generate_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-generate RUN_DIR --seconds 8 --out loop.wav``: audio from an
     unconditioned WaveNet run (``deepnote-train wavenet``)."""
-    parser = argparse.ArgumentParser(prog="deepnote-generate", description=generate_main.__doc__)
+    parser = argparse.ArgumentParser(prog="deepnote-generate", description=generate_main.__doc__,
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder of deepnote-train wavenet")
     parser.add_argument("--out", type=Path, required=True, help="WAV file to write")
@@ -224,7 +232,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {args.out} ({args.seconds:g} s at {rate} Hz)")
         return 0
 
-    return _run_cli(generate)
+    return _run_cli(generate, "deepnote-generate")
 
 
 def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
@@ -272,14 +280,15 @@ def _write_chorales(args: argparse.Namespace) -> int:
 
 def eval_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-eval RUN_DIR``: held-out metrics of a run next to the PCA baseline.
-    ``deepnote-eval voice MODEL``: pitch, voicing and note endings of an exported voice.
+    ``deepnote-eval voice MODEL``: how an exported voice sounds, beside the instrument.
     ``deepnote-eval composer MODEL --data DIR``: the composer's phrases against its data."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["voice"]:
         return _eval_voice(arguments[1:])
     if arguments[:1] == ["composer"]:
         return _eval_composer(arguments[1:])
-    parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__)
+    parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__,
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
@@ -292,7 +301,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(report["models"], indent=1))
         return 0
 
-    return _run_cli(evaluate)
+    return _run_cli(evaluate, "deepnote-eval")
 
 
 def _eval_voice(argv: list[str]) -> int:
@@ -300,7 +309,7 @@ def _eval_voice(argv: list[str]) -> int:
         prog="deepnote-eval voice",
         description="how an exported voice sounds: every semitone through the synth's MIDI "
                     "render and the bank, beside the same notes from the reference instrument",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("model", type=Path, help="an exported voice (.pt)")
     parser.add_argument("--out", type=Path, help="report folder (default: MODEL-eval beside it)")
@@ -344,11 +353,12 @@ def _eval_voice(argv: list[str]) -> int:
         print(f"wrote {out / 'voice_report.json'} and {out / 'voice_report.png'}")
         return 0
 
-    return _run_cli(evaluate)
+    return _run_cli(evaluate, "deepnote-eval")
 
 
 def _eval_composer(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="deepnote-eval composer",
+                                     formatter_class=DefaultsHelpFormatter,
                                      description="the composer's phrases against its data")
     parser.add_argument("model", type=Path, help="an exported composer (.pt)")
     parser.add_argument("--data", type=Path, required=True,
@@ -367,12 +377,13 @@ def _eval_composer(argv: list[str]) -> int:
                           ("held_out_evaluation", "held_out_music", "composed")}, indent=1))
         return 0
 
-    return _run_cli(evaluate)
+    return _run_cli(evaluate, "deepnote-eval")
 
 
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-export RUN_DIR --out models/grains.pt``"""
-    parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__)
+    parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__,
+                                     formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
@@ -406,7 +417,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
               f"{metadata['sample_rate']} Hz)")
         return 0
 
-    return _run_cli(export)
+    return _run_cli(export, "deepnote-export")
 
 
 def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
@@ -464,22 +475,34 @@ def _check_positive(args: argparse.Namespace, names: Sequence[str]) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be positive")
 
 
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                            argparse.RawDescriptionHelpFormatter):
+    """``--help`` shows each option's default (but not "None" for options without one)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class UsageError(Exception):
     """A command-line value that cannot work."""
 
 
-def _run_cli(action: Callable[[], int]) -> int:
+def _run_cli(action: Callable[[], int], prog: str) -> int:
+    """Run a command: usage errors exit 2, runtime failures 1, each with one line
+    ``<prog>: error: <reason>``."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     try:
         return action()
     except (*USAGE_ERRORS, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"{prog}: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; resume with --resume", file=sys.stderr)
+        print(f"{prog}: interrupted; resume a training run with --resume", file=sys.stderr)
         return 130
     except OSError as error:  # disk full, unwritable folder: the last checkpoint is intact
         where = f" ({error.filename})" if error.filename else ""
-        print(f"error: {error.strerror or error}{where}; files written before are intact",
-              file=sys.stderr)
+        print(f"{prog}: error: {error.strerror or error}{where}; files written before are "
+              "intact", file=sys.stderr)
         return 1
