@@ -163,6 +163,7 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         decoder.ensure_alive()
         if voice is not None:
             voice.publish_read_position()
+            voice.report_underruns(now)
             voice.ensure_alive()
         if not listener.alive and not stop.raised:
             log.warning("the OSC listener (pid %s) died; restarting it", listener.pid)

@@ -109,7 +109,7 @@ def test_midi_render_usage_errors(tiny_voice_model, tmp_path):
 
 def test_notes_outside_the_trained_range_are_resampled_from_the_nearest(caplog):
     allocator = VoiceAllocator(voices=2, counter_cap=32, frame_size=16, trained_range=(41, 48))
-    with caplog.at_level("INFO", logger="deepnote.voice"):
+    with caplog.at_level("DEBUG", logger="deepnote.voice"):
         high = allocator.note_on(60, 100)
         inside = allocator.note_on(45, 100)
     assert allocator.slots[high].model_pitch == 48
@@ -155,7 +155,7 @@ def test_midi_file_note_above_the_range_is_played_resampled(tiny_voice_model, tm
     out = tmp_path / "high.wav"
     result = subprocess.run([sys.executable, "-m", "synth", "--audio", "offline", "--render",
                              str(out), "--midi-file", str(tmp_path / "high.mid"), "--voice",
-                             str(tiny_voice_model)], capture_output=True, text=True,
+                             str(tiny_voice_model), "-v"], capture_output=True, text=True,
                             cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "note 57 is outside the trained range 41..45: playing 45 resampled by +12" \

@@ -126,7 +126,7 @@ def test_keys_inside_one_block_take_voices_in_order_and_log_once(tiny_voice_mode
     writer, ring = _writer(tiny_voice_model, HORIZON)
     chord = [(index, _on(pitch)) for index, pitch in enumerate([41, 43, 45, 47, 60, 48])]
     try:
-        with caplog.at_level("INFO", logger="deepnote.voice"):
+        with caplog.at_level("DEBUG", logger="deepnote.voice"):
             _perform(writer, ring, chord, end=2000)
     finally:
         ring.close()

@@ -126,13 +126,13 @@ class VoiceAllocator:
             index = min(range(len(self.slots)), key=lambda i: self.slots[i].press)
             self.steals += 1
             if self.announce:
-                log.info("voice %d taken over by note %d (polyphony %d)", index, pitch,
+                log.debug("voice %d taken over by note %d (polyphony %d)", index, pitch,
                          len(self.slots))
         start = -(-self.now // self.frame_size) * self.frame_size  # next frame boundary
         low, high = self.trained_range
         model_pitch = min(max(pitch, low), high)
         if model_pitch != pitch and self.announce:
-            log.info("note %d is outside the trained range %d..%d: playing %d resampled by "
+            log.debug("note %d is outside the trained range %d..%d: playing %d resampled by "
                      "%+d semitones", pitch, low, high, model_pitch, pitch - model_pitch)
         self.slots[index] = VoiceSlot(pitch=float(pitch), velocity=encode_velocity(velocity),
                                       model_pitch=float(model_pitch),

@@ -26,6 +26,7 @@ log = logging.getLogger("deepnote.voice")
 STARTUP_TIMEOUT = 120.0
 DEFAULT_LEAD_MS = 12.0
 DEFAULT_HORIZON_MS = 80.0
+UNDERRUN_REPORT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class VoicePlayer:
                                 mul=self._volume)
         self._laps = 0
         self._last_phase = 0.0
+        self._reported_underruns, self._last_underrun_report = 0, 0.0
         self._worker = WorkerProcess(
             target=voice_worker_main, args=(self._settings,),
             channels=("commands", "results"), name="deepnote-voice",
@@ -92,6 +94,17 @@ class VoicePlayer:
             self._laps += 1
         self._last_phase = phase
         self.ring.publish_read((self._laps + phase) * self.ring.size)
+
+    def report_underruns(self, now: float) -> None:
+        """Say so when the voice fell behind pyo's read head since the last report (at most
+        once every UNDERRUN_REPORT_SECONDS): the count is also in /state."""
+        underruns = self.underruns
+        if underruns > self._reported_underruns and (
+                now - self._last_underrun_report >= UNDERRUN_REPORT_SECONDS):
+            log.warning("voice: %d underrun(s) in the last %.0f s (%d since start); the "
+                        "voice worker is short of CPU", underruns - self._reported_underruns,
+                        min(now - self._last_underrun_report, 999), underruns)
+            self._reported_underruns, self._last_underrun_report = underruns, now
 
     def ensure_alive(self) -> bool:
         """Restart a dead worker; returns True if it did."""
