@@ -76,7 +76,7 @@ def test_export_reload_decode_and_nn_tilde_zeros(trained_run, tmp_path):
 def test_evaluation_reports_vae_next_to_pca(trained_run, tmp_path):
     assert eval_main([str(trained_run), "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert set(report["models"]) == {"vae-prototype", "pca-16"}
+    assert set(report["models"]) == {"vae-spectral", "pca-16"}  # the default preset
     for scores in report["models"].values():
         for scope in ("grain", "file"):
             assert scores[scope]["lsd_db"] > 0 and scores[scope]["spectral_convergence"] > 0

@@ -426,7 +426,9 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = GrainDatasetConfig()
     _add_loop_arguments(parser, steps=20000, batch_size=128, learning_rate=1e-3,
                         eval_every=1000)
-    parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="prototype")
+    parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="spectral",
+                        help="spectral: the shipped model's loss (a multi-resolution STFT "
+                             "term); prototype: the original IRCAM student project's")
     parser.add_argument("--beta", type=float, help="KL weight (default: the preset's)")
     parser.add_argument("--stft-weight", type=float,
                         help="multi-resolution STFT loss weight (default: the preset's)")
