@@ -146,3 +146,19 @@ def test_the_noise_check_passes_the_reference_instrument(tmp_path):
 def test_the_shipped_voice_plays_notes_not_noise_through_the_synth(tmp_path):
     notes = [41, 43, 45, 46, 48]
     _held_notes_sound_like_notes(_render_trained_notes(tmp_path, notes), notes)
+
+
+def test_recordings_can_be_the_reference(tiny_voice_model, tmp_path):
+    from training.cli import eval_main
+
+    out = tmp_path / "eval"
+    recordings = tiny_voice_model.parent / "notes"  # the voice's own training notes, F2 and A2
+    assert eval_main(["voice", str(tiny_voice_model), "--out", str(out), "--takes", "1",
+                      "--hold", "0.5", "--notes", "F2-A2", "--reference-dir",
+                      str(recordings)]) == 0
+    report = json.loads((out / "voice_report.json").read_text())
+    assert [t["pitch"] for t in report["takes_by_path"]["reference"]] == [41, 45]
+    assert report["summary"]["reference"]["trained"]["played"] == 1.0
+    assert report["reference"]["recordings"] == str(recordings)
+    assert all("envelope_distance_db" in t for t in report["takes_by_path"]["synth"]
+               if t["pitch"] in (41, 45))

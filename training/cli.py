@@ -324,6 +324,9 @@ def _eval_voice(argv: list[str]) -> int:
                         help="General MIDI program of the reference (57: trombone)")
     parser.add_argument("--soundfont", type=Path, default=None,
                         help="soundfont of the reference (default: FluidR3 GM)")
+    parser.add_argument("--reference-dir", type=Path,
+                        help="recordings of the instrument (WAV + MIDI pairs, such as the "
+                             "voice's training folder) as the reference, instead of fluidsynth")
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the reference (no fluidsynth); the bars that need it are "
                              "not judged")
@@ -344,7 +347,7 @@ def _eval_voice(argv: list[str]) -> int:
         except ValueError as error:
             raise UsageError(f"--seeds takes comma-separated whole numbers ({error})") from error
         reference = None if args.no_reference else Reference(
-            args.program, args.soundfont or DEFAULT_SOUNDFONT)
+            args.program, args.soundfont or DEFAULT_SOUNDFONT, args.reference_dir)
         notes = parse_notes(args.notes) if args.notes else None
         out = args.out or args.model.with_name(args.model.stem + "-eval")
         report = evaluate_voice(args.model, out, notes, args.hold, seeds, args.takes,

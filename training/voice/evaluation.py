@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import librosa
 import mido
 import numpy as np
 import soundfile
@@ -35,7 +36,14 @@ from synth.files import atomic_write_text
 from synth.voice.midi_render import render_midi
 from synth.voicebank.open import open_voice_bank
 from training.core.plots import plot_voice_report
-from training.voice.dataset import amplitude_envelope, sounding_end
+from training.grains.dataset import DatasetError
+from training.voice.dataset import (
+    UnusableClip,
+    amplitude_envelope,
+    find_pairs,
+    read_notes,
+    sounding_end,
+)
 from training.voice.listening import (
     decibels,
     envelope_distance_db,
@@ -66,10 +74,12 @@ ENVELOPE_BAR_DB = 4.0
 
 @dataclass(frozen=True)
 class Reference:
-    """Where the reference notes come from: a soundfont and a General MIDI program."""
+    """Where the reference notes come from: a soundfont and a General MIDI program, or a
+    folder of recordings (WAV + MIDI pairs, such as the voice's own training data)."""
 
     program: int = 57
     soundfont: Path = DEFAULT_SOUNDFONT
+    recordings: Path | None = None
 
 
 def held_level_drop(held: np.ndarray, rate: int) -> float:
@@ -138,8 +148,9 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
             takes_by_path["reference"].append({
                 **measure_take(ref, pitch, rate, hold, hold), "velocity": take_velocity,
                 "envelope_distance_db": 0.0})
-        if reference_clips:
-            clips["reference"] = reference_clips[(notes[len(notes) // 2], velocity)]
+        middle = reference_clips.get((notes[len(notes) // 2], velocity))
+        if middle is not None:
+            clips["reference"] = middle
         velocity_figures = _velocity_check(model_path, trained, slot, seeds[0], reference,
                                            work)
     for figures in (f for path in PATHS for f in takes_by_path[path]):
@@ -150,8 +161,8 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
         "model": str(model_path), "notes": notes, "trained_notes": trained,
         "hold_seconds": hold_seconds, "takes": takes, "seeds": list(seeds),
         "velocity": velocity, "release_seconds": cap / rate,
-        "reference": ({"program": reference.program, "soundfont": str(reference.soundfont)}
-                      if reference else None),
+        "reference": ({"program": reference.program, "soundfont": str(reference.soundfont),
+                       "recordings": str(reference.recordings or "")} if reference else None),
         "summary": summary, "velocity_check": velocity_figures,
         "bars": _bars(summary, velocity_figures), "takes_by_path": takes_by_path,
     }
@@ -214,6 +225,10 @@ def _bank_takes(model_path: Path, metadata: dict[str, Any], notes: list[int], ve
 
 def _reference_takes(reference: Reference, notes: list[int], velocities: Sequence[int],
                      slot: _Slots, work: Path) -> dict[tuple[int, int], np.ndarray]:
+    """(pitch, velocity) -> the reference's take of it, from note-on; notes that the
+    recordings lack are left out."""
+    if reference.recordings is not None:
+        return recorded_takes(reference.recordings, notes, velocities, slot)
     plan = RenderPlan(notes=tuple(notes), velocities=tuple(velocities),
                       durations=(slot.hold_seconds,), program=reference.program,
                       sample_rate=slot.rate, file_seconds=slot.seconds,
@@ -229,6 +244,37 @@ def _reference_takes(reference: Reference, notes: list[int], velocities: Sequenc
     return clips
 
 
+def recorded_takes(folder: Path, notes: list[int], velocities: Sequence[int],
+                   slot: _Slots) -> dict[tuple[int, int], np.ndarray]:
+    """For each (pitch, velocity), the recorded note of that pitch with the nearest velocity
+    (held at least as long as asked, if one is), cut from its note-on."""
+    pairs, _ = find_pairs(folder)
+    if not pairs:
+        raise DatasetError(f"{folder}: no WAV + MIDI pairs to use as the reference")
+    found: dict[int, list[tuple[bool, int, Path, float]]] = {}
+    for wav, midi in pairs:
+        try:
+            recorded = read_notes(midi)
+        except UnusableClip:
+            continue
+        for note in recorded:
+            held_enough = note.stop - note.start >= slot.hold_seconds
+            found.setdefault(note.pitch, []).append((held_enough, note.velocity, wav,
+                                                     note.start))
+    takes = {}
+    length = int((slot.hold_seconds + TAIL_SECONDS) * slot.rate)
+    for pitch in notes:
+        for velocity in velocities:
+            if pitch not in found:
+                continue
+            _, _, wav, start = min(found[pitch],
+                                   key=lambda c: (not c[0], abs(c[1] - velocity), str(c[2])))
+            audio, _ = librosa.load(str(wav), sr=slot.rate, mono=True)
+            piece = audio[int(start * slot.rate):][:length]
+            takes[(pitch, velocity)] = np.pad(piece, (0, length - len(piece)))
+    return takes
+
+
 def _velocity_check(model_path: Path, trained: list[int], slot: _Slots, seed: int,
                     reference: Reference | None, work: Path) -> dict[str, Any]:
     """Level and brightness of three velocities on three trained notes, voice and reference."""
@@ -236,7 +282,9 @@ def _velocity_check(model_path: Path, trained: list[int], slot: _Slots, seed: in
     keys = [(p, v) for p in notes for v in VELOCITIES]
     played = {"synth": dict(_synth_takes(model_path, keys, slot, seed, work))}
     if reference:
-        played["reference"] = _reference_takes(reference, notes, VELOCITIES, slot, work)
+        recorded = _reference_takes(reference, notes, VELOCITIES, slot, work)
+        if len(recorded) == len(keys):  # recordings may lack some of these notes
+            played["reference"] = recorded
     hold = int(slot.hold_seconds * slot.rate)
     result: dict[str, Any] = {"notes": notes, "velocities": list(VELOCITIES)}
     for path, clips in played.items():
