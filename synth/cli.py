@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from synth import __version__
+from synth.arguments import OneLineParser, number, whole
 from synth.contract.model_file import (
     KIND_COMPOSER,
     KIND_GRAINS,
@@ -31,7 +32,7 @@ log = logging.getLogger("deepnote")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="deepnote-synth",
         description="Real-time neural granular synthesizer: grains decoded by a VAE, "
                     "played by pyo, steered over OSC.")
@@ -40,15 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exported grains model (default: the shipped models/grains.pt)")
     parser.add_argument("--audio", choices=("portaudio", "jack", "offline"),
                         default="portaudio", help="audio backend (default portaudio)")
-    parser.add_argument("--sr", type=int, default=48000, help="server sample rate")
-    parser.add_argument("--buffer", type=int, default=256, help="frames per audio buffer")
-    parser.add_argument("--output-device", type=int, help="portaudio output device index")
+    parser.add_argument("--sr", type=whole(8000, 192000), default=48000,
+                        help="server sample rate")
+    parser.add_argument("--buffer", type=whole(16, 8192), default=256,
+                        help="frames per audio buffer")
+    parser.add_argument("--output-device", type=whole(0), help="portaudio output device index")
     parser.add_argument("--list-devices", action="store_true",
                         help="list portaudio devices and exit")
     parser.add_argument("--jack-name", default="deepnote", help="JACK client name")
     parser.add_argument("--osc-host", default="127.0.0.1",
                         help="address to listen on (0.0.0.0 exposes it to the network)")
-    parser.add_argument("--osc-port", type=int, default=9000, help="UDP port (default 9000)")
+    parser.add_argument("--osc-port", type=whole(0, 65535), default=9000,
+                        help="UDP port (default 9000; 0: any free port)")
     parser.add_argument("--allow", action="append", default=[], metavar="ADDRESS[/PREFIX]",
                         help="a sender (or network) allowed to send OSC when --osc-host is not "
                              "loopback; repeatable")
@@ -56,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="print the OSC address table and exit")
     parser.add_argument("--render", type=Path,
                         help="offline: audio file to write (.wav, .aif(f) or .flac)")
-    parser.add_argument("--duration", type=float, default=10.0,
+    parser.add_argument("--duration", type=number(0.0, 24 * 3600.0, low_open=True), default=10.0,
                         help="offline: seconds to render (default 10)")
     parser.add_argument("--score", type=Path, help="offline: timed OSC score to play")
     parser.add_argument("--midi-file", type=Path,
@@ -77,12 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MIDI system (default: rtmidi's own choice; jack for JACK MIDI)")
     parser.add_argument("--list-midi", action="store_true",
                         help="list MIDI inputs and exit")
-    parser.add_argument("--voice-lead-ms", type=float, default=12.0,
+    parser.add_argument("--voice-lead-ms", type=number(0.0, 1000.0), default=12.0,
                         help="how soon after a key press the voice is heard (default 12 ms)")
-    parser.add_argument("--voice-horizon-ms", type=float, default=80.0,
+    parser.add_argument("--voice-horizon-ms", type=number(0.0, 5000.0), default=80.0,
                         help="how far ahead of playback held notes are generated (default "
                              "80 ms; raise it if the log reports underruns)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
                         help="where presets live (default $XDG_DATA_HOME/deepnote/presets, "
@@ -167,14 +171,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
             store.load(args.preset)
         except PresetError as error:
             raise UsageError(str(error)) from error
-    if args.duration <= 0:
-        raise UsageError("--duration must be positive")
-    if args.sr < 8000 or args.buffer < 16:
-        raise UsageError("--sr must be at least 8000 and --buffer at least 16")
     if args.audio != "offline":
         args.osc_host = check_listening_address(args.osc_host, parse_allowed(args.allow))
-    if not 0 <= args.osc_port < 65536:
-        raise UsageError("--osc-port must be 0..65535 (0: any free port)")
 
 
 def _choose_composer(args: argparse.Namespace) -> None:

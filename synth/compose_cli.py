@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from synth import __version__
+from synth.arguments import OneLineParser
 from synth.composer.piano_roll import RollError, keep_top_lines, notes_from_roll, roll_from_midi
 from synth.composer.player import DEFAULT_TEMPERATURE
 from synth.contract.model_file import ModelFileError
@@ -24,7 +25,7 @@ class UsageError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="deepnote-compose", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="deepnote-compose", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--model", type=Path, default=DEFAULT_COMPOSER,
                         help=f"an exported composer (default {DEFAULT_COMPOSER})")

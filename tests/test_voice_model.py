@@ -197,9 +197,11 @@ def test_a_noisy_history_keeps_its_classes_in_range_and_is_off_by_default():
 def test_train_voice_refuses_a_negative_or_nan_input_noise(tmp_path, capsys):
     from training.cli import train_main
 
-    for value in ("-1", "nan"):
-        code = train_main(["voice", "--data", str(tmp_path), "--run-dir", str(tmp_path / "r"),
-                           "--input-noise", value])
-        assert code == 2
-        assert "--input-noise must be between 0 and 64" in capsys.readouterr().err
+    for value, reason in (("-1", "-1 is outside 0..64"), ("nan", "nan is not a finite number")):
+        with pytest.raises(SystemExit) as stopped:
+            train_main(["voice", "--data", str(tmp_path), "--run-dir", str(tmp_path / "r"),
+                        "--input-noise", value])
+        assert stopped.value.code == 2
+        assert capsys.readouterr().err.strip() == (
+            f"deepnote-train voice: error: argument --input-noise: {reason}")
     assert not (tmp_path / "r").exists()

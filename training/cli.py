@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from synth import __version__
+from synth.arguments import OneLineParser, number, whole
 from synth.contract.model_file import ModelFileError
 from training.core.checkpoint import CheckpointError
 from training.core.run_folder import RunError
@@ -23,7 +24,7 @@ USAGE_ERRORS = (DatasetError, CheckpointError, ModelFileError, FileNotFoundError
 
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-train grains --data DIR --run-dir RUN_DIR ...``"""
-    parser = argparse.ArgumentParser(prog="deepnote-train", description=__doc__,
+    parser = OneLineParser(prog="deepnote-train", description=__doc__,
                                      formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
@@ -46,7 +47,7 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     composer_data = add_model("composer-data",
                               "write the Bach chorales of music21's corpus as MIDI files")
     composer_data.add_argument("--out", type=Path, required=True, help="folder for MIDI files")
-    composer_data.add_argument("--limit", type=int, help="only the first N chorales")
+    composer_data.add_argument("--limit", type=whole(1), help="only the first N chorales")
     args = parser.parse_args(argv)
     if hasattr(args, "default_steps"):
         args.steps_given = args.steps is not None
@@ -76,20 +77,23 @@ def _add_loop_arguments(parser: argparse.ArgumentParser, steps: int, batch_size:
                              "learning-rate schedule then spans the new total)")
     parser.add_argument("--overwrite", action="store_true",
                         help="start a new run in a --run-dir that holds one, deleting it")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=whole(1), default=None,
                         help=f"training steps (default {steps})")
     parser.set_defaults(default_steps=steps)
-    parser.add_argument("--batch-size", type=int, default=batch_size, help="examples a step")
-    parser.add_argument("--learning-rate", type=float, default=learning_rate,
+    parser.add_argument("--batch-size", type=whole(1), default=batch_size, help="examples a step")
+    parser.add_argument("--learning-rate", type=number(0.0, 10.0, low_open=True),
+                        default=learning_rate,
                         help="Adam's, with cosine decay to the last step")
-    parser.add_argument("--eval-every", type=int, default=eval_every,
+    parser.add_argument("--eval-every", type=whole(1), default=eval_every,
                         help="steps between held-out evaluations (and previews)")
-    parser.add_argument("--checkpoint-every", type=int, default=500,
+    parser.add_argument("--checkpoint-every", type=whole(1), default=500,
                         help="steps between checkpoints (what --resume starts from)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu",
                         help="where to train")
-    parser.add_argument("--seed", type=int, default=0, help="data order and initial weights")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0,
+                        help="data order and initial weights")
+    parser.add_argument("--threads", type=whole(1, 1024),
+                        help="torch CPU threads (default: torch's)")
 
 
 def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
@@ -98,24 +102,24 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 
     _add_loop_arguments(parser, steps=20000, batch_size=16, learning_rate=1e-3,
                         eval_every=1000)
-    parser.add_argument("--sample-rate", type=int, default=16000)
-    parser.add_argument("--counter-cap", type=int, default=8000,
+    parser.add_argument("--sample-rate", type=whole(1000, 192000), default=16000)
+    parser.add_argument("--counter-cap", type=whole(1), default=8000,
                         help="cap of the samples-until-end counter (the release length a "
                              "live note-off gives)")
     parser.add_argument("--arch", choices=ARCHITECTURES, default="samplernn",
                         help="network: SampleRNN (default) or WaveNet")
-    parser.add_argument("--dim", type=int, default=96,
+    parser.add_argument("--dim", type=whole(1, 4096), default=96,
                         help="SampleRNN GRU and MLP width (96 generates 4 voices in real time "
                              "on one core; see tests/benchmarks/voice_speed.py)")
     _add_wavenet_shape_arguments(parser)
     parser.add_argument("--quantization", choices=QUANTIZATIONS, default="mu-law")
-    parser.add_argument("--window", type=int, default=1024,
+    parser.add_argument("--window", type=whole(16), default=1024,
                         help="target samples per training window (multiple of 16)")
-    parser.add_argument("--window-hop", type=int, default=512)
+    parser.add_argument("--window-hop", type=whole(1), default=512)
     parser.add_argument("--hold-out", help="notes kept out of training, e.g. F#2,G#2")
     parser.add_argument("--init-from", type=Path, metavar="RUN_DIR",
                         help="start from another voice run's weights (fine-tuning)")
-    parser.add_argument("--input-noise", type=float, default=0.0, metavar="LEVELS",
+    parser.add_argument("--input-noise", type=number(0.0, 64.0), default=0.0, metavar="LEVELS",
                         help="teach on a noisy history: up to this many quantisation levels "
                              "of Gaussian noise (standard deviation) on the network's input "
                              "samples, drawn per window; the targets stay clean")
@@ -124,13 +128,8 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
 def _train_voice(args: argparse.Namespace, command: str) -> int:
     from training.voice.run import prepare_voice_run
 
-    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "dim",
-                           "window", "window_hop", "counter_cap", "sample_rate", "channels",
-                           "skip_channels", "stacks", "layers_per_stack"))
     if args.window % 16:
         raise UsageError("--window must be a multiple of 16")
-    if not 0.0 <= args.input_noise <= 64.0:  # also refuses nan
-        raise UsageError("--input-noise must be between 0 and 64 levels")
     return _run_training(args, lambda group: prepare_voice_run(args, command, group),
                          unit="windows")
 
@@ -144,11 +143,12 @@ def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="F2,G2,A2 or a range F2-C3 (default: the thesis set)")
     parser.add_argument("--velocities", default="100", help="comma-separated, 1..127")
     parser.add_argument("--durations", default="2", help="note lengths in seconds")
-    parser.add_argument("--program", type=int, default=defaults.program,
+    parser.add_argument("--program", type=whole(1, 128), default=defaults.program,
                         help="General MIDI program, 1..128 (57 = trombone)")
-    parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
-    parser.add_argument("--file-seconds", type=float, default=defaults.file_seconds)
-    parser.add_argument("--lead-silence", type=float, default=defaults.lead_silence)
+    parser.add_argument("--sample-rate", type=whole(1000, 192000), default=defaults.sample_rate)
+    parser.add_argument("--file-seconds", type=number(0.0, 600.0, low_open=True),
+                        default=defaults.file_seconds)
+    parser.add_argument("--lead-silence", type=number(0.0, 60.0), default=defaults.lead_silence)
     parser.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT)
 
 
@@ -175,30 +175,28 @@ def _render_voice_data(args: argparse.Namespace) -> int:
 
 
 def _add_wavenet_shape_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--channels", type=int, default=32, help="WaveNet residual channels")
-    parser.add_argument("--skip-channels", type=int, default=64,
+    parser.add_argument("--channels", type=whole(1, 4096), default=32,
+                        help="WaveNet residual channels")
+    parser.add_argument("--skip-channels", type=whole(1, 4096), default=64,
                         help="WaveNet skip and output channels")
-    parser.add_argument("--stacks", type=int, default=2, help="WaveNet dilation stacks")
-    parser.add_argument("--layers-per-stack", type=int, default=8,
+    parser.add_argument("--stacks", type=whole(1, 64), default=2, help="WaveNet dilation stacks")
+    parser.add_argument("--layers-per-stack", type=whole(1, 32), default=8,
                         help="WaveNet layers per stack (dilations 1, 2, 4, ...)")
 
 
 def _add_audio_wavenet_arguments(parser: argparse.ArgumentParser) -> None:
     _add_loop_arguments(parser, steps=10000, batch_size=16, learning_rate=1e-3,
                         eval_every=1000)
-    parser.add_argument("--sample-rate", type=int, default=16000)
+    parser.add_argument("--sample-rate", type=whole(1000, 192000), default=16000)
     _add_wavenet_shape_arguments(parser)
-    parser.add_argument("--window", type=int, default=1024,
+    parser.add_argument("--window", type=whole(16), default=1024,
                         help="target samples per training window")
-    parser.add_argument("--window-hop", type=int, default=512)
+    parser.add_argument("--window-hop", type=whole(1), default=512)
 
 
 def _train_audio_wavenet(args: argparse.Namespace, command: str) -> int:
     from training.voice.audio_wavenet import prepare_audio_wavenet_run
 
-    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "window",
-                           "window_hop", "sample_rate", "channels", "skip_channels", "stacks",
-                           "layers_per_stack"))
     return _run_training(args, lambda group: prepare_audio_wavenet_run(args, command, group),
                          unit="windows")
 
@@ -206,14 +204,14 @@ def _train_audio_wavenet(args: argparse.Namespace, command: str) -> int:
 def generate_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-generate RUN_DIR --seconds 8 --out loop.wav``: audio from an
     unconditioned WaveNet run (``deepnote-train wavenet``)."""
-    parser = argparse.ArgumentParser(prog="deepnote-generate", description=generate_main.__doc__,
+    parser = OneLineParser(prog="deepnote-generate", description=generate_main.__doc__,
                                      formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder of deepnote-train wavenet")
     parser.add_argument("--out", type=Path, required=True, help="WAV file to write")
-    parser.add_argument("--seconds", type=float, default=4.0)
-    parser.add_argument("--temperature", type=float, default=1.0)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seconds", type=number(0.0, 3600.0, low_open=True), default=4.0)
+    parser.add_argument("--temperature", type=number(0.0, 10.0, low_open=True), default=1.0)
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
     args = parser.parse_args(argv)
 
     def generate() -> int:
@@ -242,26 +240,22 @@ def _add_composer_arguments(parser: argparse.ArgumentParser) -> None:
     roll, model = RollRange(), ComposerConfig()
     _add_loop_arguments(parser, steps=4000, batch_size=32, learning_rate=2e-3,
                         eval_every=500)
-    parser.add_argument("--hidden", type=int, default=model.hidden, help="LSTM width")
-    parser.add_argument("--layers", type=int, default=model.layers, help="LSTM layers")
-    parser.add_argument("--window", type=int, default=model.window,
+    parser.add_argument("--hidden", type=whole(1, 4096), default=model.hidden, help="LSTM width")
+    parser.add_argument("--layers", type=whole(1, 16), default=model.layers, help="LSTM layers")
+    parser.add_argument("--window", type=whole(16), default=model.window,
                         help="steps per training window")
-    parser.add_argument("--transpose", type=int, default=model.transpose,
+    parser.add_argument("--transpose", type=whole(0, 12), default=model.transpose,
                         help="also train on copies shifted by up to this many semitones")
-    parser.add_argument("--gamma", type=float, default=model.gamma,
+    parser.add_argument("--gamma", type=number(0.0, 100.0), default=model.gamma,
                         help="focal loss exponent (0: plain cross-entropy)")
-    parser.add_argument("--lowest-pitch", type=int, default=roll.lowest)
-    parser.add_argument("--pitches", type=int, default=roll.pitches)
-    parser.add_argument("--steps-per-quarter", type=int, default=roll.steps_per_quarter)
+    parser.add_argument("--lowest-pitch", type=whole(0, 127), default=roll.lowest)
+    parser.add_argument("--pitches", type=whole(1, 128), default=roll.pitches)
+    parser.add_argument("--steps-per-quarter", type=whole(1, 96), default=roll.steps_per_quarter)
 
 
 def _train_composer(args: argparse.Namespace, command: str) -> int:
     from training.composer.run import prepare_composer_run
 
-    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hidden",
-                           "layers", "window", "pitches", "steps_per_quarter"))
-    if args.transpose < 0 or args.gamma < 0:
-        raise UsageError("--transpose and --gamma must not be negative")
     if not (0 <= args.lowest_pitch and args.lowest_pitch + args.pitches <= 128):
         raise UsageError("--lowest-pitch and --pitches must stay within MIDI notes 0..127")
     return _run_training(args, lambda group: prepare_composer_run(args, command, group),
@@ -287,7 +281,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         return _eval_voice(arguments[1:])
     if arguments[:1] == ["composer"]:
         return _eval_composer(arguments[1:])
-    parser = argparse.ArgumentParser(prog="deepnote-eval", description=eval_main.__doc__,
+    parser = OneLineParser(prog="deepnote-eval", description=eval_main.__doc__,
                                      formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
@@ -305,7 +299,7 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _eval_voice(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="deepnote-eval voice",
         description="how an exported voice sounds: every semitone through the synth's MIDI "
                     "render and the bank, beside the same notes from the reference instrument",
@@ -315,12 +309,13 @@ def _eval_voice(argv: list[str]) -> int:
     parser.add_argument("--out", type=Path, help="report folder (default: MODEL-eval beside it)")
     parser.add_argument("--notes", help="E2-E4 (every semitone) or E2,G2 (default: the trained "
                                         "span)")
-    parser.add_argument("--hold", type=float, default=1.0, help="seconds each key is held")
-    parser.add_argument("--takes", type=int, default=4,
+    parser.add_argument("--hold", type=number(0.0, 10.0, low_open=True), default=1.0,
+                        help="seconds each key is held")
+    parser.add_argument("--takes", type=whole(1, 64), default=4,
                         help="bank takes of each note per seed (the synth plays one)")
     parser.add_argument("--seeds", default="0", help="comma-separated generation seeds")
-    parser.add_argument("--velocity", type=int, default=100, help="MIDI velocity, 1..127")
-    parser.add_argument("--program", type=int, default=57,
+    parser.add_argument("--velocity", type=whole(1, 127), default=100, help="MIDI velocity, 1..127")
+    parser.add_argument("--program", type=whole(1, 128), default=57,
                         help="General MIDI program of the reference (57: trombone)")
     parser.add_argument("--soundfont", type=Path, default=None,
                         help="soundfont of the reference (default: FluidR3 GM)")
@@ -336,12 +331,6 @@ def _eval_voice(argv: list[str]) -> int:
         from training.voice.evaluation import Reference, evaluate_voice, format_report
         from training.voice.note_render import DEFAULT_SOUNDFONT, parse_notes
 
-        if not (args.hold > 0 and args.hold <= 10):
-            raise UsageError("--hold must be more than 0 and at most 10 seconds")
-        if args.takes <= 0:
-            raise UsageError("--takes must be positive")
-        if not 1 <= args.velocity <= 127:
-            raise UsageError("--velocity must be 1..127")
         try:
             seeds = [int(seed) for seed in args.seeds.split(",")]
         except ValueError as error:
@@ -360,15 +349,15 @@ def _eval_voice(argv: list[str]) -> int:
 
 
 def _eval_composer(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="deepnote-eval composer",
+    parser = OneLineParser(prog="deepnote-eval composer",
                                      formatter_class=DefaultsHelpFormatter,
                                      description="the composer's phrases against its data")
     parser.add_argument("model", type=Path, help="an exported composer (.pt)")
     parser.add_argument("--data", type=Path, required=True,
                         help="the MIDI folder it was trained on (its held-out files are used)")
     parser.add_argument("--out", type=Path, help="report folder (default: beside the model)")
-    parser.add_argument("--bars", type=int, default=4)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--bars", type=whole(1, 256), default=4)
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0)
     args = parser.parse_args(argv)
 
     def evaluate() -> int:
@@ -385,12 +374,12 @@ def _eval_composer(argv: list[str]) -> int:
 
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-export RUN_DIR --out models/grains.pt``"""
-    parser = argparse.ArgumentParser(prog="deepnote-export", description=export_main.__doc__,
+    parser = OneLineParser(prog="deepnote-export", description=export_main.__doc__,
                                      formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")
-    parser.add_argument("--held-offset", type=float,
+    parser.add_argument("--held-offset", type=number(0.0, 10.0),
                         help="SampleRNN voice: a held key's counter is played as 1 + this "
                              "(default 0.3; 0 plays it as trained)")
     args = parser.parse_args(argv)
@@ -432,14 +421,17 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="spectral",
                         help="spectral: the shipped model's loss (a multi-resolution STFT "
                              "term); prototype: the original IRCAM student project's")
-    parser.add_argument("--beta", type=float, help="KL weight (default: the preset's)")
-    parser.add_argument("--stft-weight", type=float,
+    parser.add_argument("--beta", type=number(0.0, 100.0), help="KL weight (default: the preset's)")
+    parser.add_argument("--stft-weight", type=number(0.0, 1000.0),
                         help="multi-resolution STFT loss weight (default: the preset's)")
-    parser.add_argument("--sample-rate", type=int, default=defaults.sample_rate)
-    parser.add_argument("--grain-size", type=int, default=defaults.grain_size)
-    parser.add_argument("--hop", type=int, default=defaults.hop)
-    parser.add_argument("--silence-db", type=float, default=defaults.silence_db)
-    parser.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
+    parser.add_argument("--sample-rate", type=whole(1000, 192000), default=defaults.sample_rate)
+    parser.add_argument("--grain-size", type=whole(32, 8192), default=defaults.grain_size,
+                        help="samples a grain; 512 gives the 16-dimensional latent the synth "
+                             "plays")
+    parser.add_argument("--hop", type=whole(1), default=defaults.hop)
+    parser.add_argument("--silence-db", type=number(-200.0, 0.0), default=defaults.silence_db)
+    parser.add_argument("--test-fraction", type=number(0.0, 0.9, low_open=True),
+                        default=defaults.test_fraction)
     parser.add_argument("--no-normalize", action="store_true",
                         help="keep each file's level (default: peak-normalise to 0.9)")
 
@@ -447,8 +439,9 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
 def _train_grains(args: argparse.Namespace, command: str) -> int:
     from training.grains.run import prepare_grain_run
 
-    _check_positive(args, ("steps", "batch_size", "eval_every", "checkpoint_every", "hop",
-                           "grain_size", "sample_rate"))
+    if args.grain_size % 32:
+        raise UsageError(f"--grain-size {args.grain_size} is not a multiple of 32 (the "
+                         "encoder's total stride)")
     return _run_training(args, lambda group: prepare_grain_run(args, command, group),
                          unit="grains")
 
@@ -472,12 +465,6 @@ def _run_training(args: argparse.Namespace, prepare: Callable, unit: str) -> int
     finally:
         stop_process_group(group)
     return 0
-
-
-def _check_positive(args: argparse.Namespace, names: Sequence[str]) -> None:
-    for name in names:
-        if getattr(args, name) <= 0:
-            raise UsageError(f"--{name.replace('_', '-')} must be positive")
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
