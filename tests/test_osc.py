@@ -194,3 +194,18 @@ def test_warnings_are_rate_limited_per_address(caplog):
             warnings.warn("/xy", "dropped /xy")
         warnings.warn("/volume", "dropped /volume")
     assert [r.getMessage() for r in caplog.records] == ["dropped /xy", "dropped /volume"]
+
+
+def test_each_address_says_how_it_is_coalesced_and_whether_presets_hold_it():
+    from synth.control.addresses import Coalescing
+    from synth.control.listener import coalescing_key
+
+    sender = ("127.0.0.1", 5000)
+    kinds = {address.path: address.coalescing for address in ADDRESSES}
+    assert kinds["/volume"] is Coalescing.LATEST and kinds["/note"] is Coalescing.EVERY_EVENT
+    assert coalescing_key("/volume", (0.1,), sender) == coalescing_key("/volume", (0.9,), sender)
+    assert coalescing_key("/latent/dim", (3, 0.1), sender) != \
+        coalescing_key("/latent/dim", (4, 0.1), sender)
+    assert coalescing_key("/note", (60, 100), sender) != coalescing_key("/note", (60, 100), sender)
+    assert {a.path for a in ADDRESSES if not a.in_presets} == {
+        "/preset/save", "/preset/load", "/state", "/panic"}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import Enum
 
 LATENT_DIM = 16  # what the table promises; the runtime checks the model agrees
 
@@ -26,9 +27,18 @@ class Field:
     text: bool = False  # a preset name: letters, digits, '_', '.', '-'
 
 
+class Coalescing(Enum):
+    """Which waiting messages a new one replaces, when the listener forwards a batch."""
+
+    LATEST = "latest"  # a control: only its newest value matters
+    PER_INDEX = "per index"  # the newest value for each first argument (/latent/dim i)
+    EVERY_EVENT = "every event"  # notes and the like: each one counts, in order
+    EVERY_REQUEST = "every request"  # each distinct request counts (duplicates aside)
+
+
 @dataclass(frozen=True)
 class Address:
-    """An address and the arguments it takes.
+    """An address, the arguments it takes, how it is coalesced and whether presets hold it.
 
     ``fields`` is the group of arguments; it repeats between ``min_groups`` and
     ``max_groups`` times (1 and 1 for a fixed list). The last ``optional`` fields of a
@@ -41,6 +51,8 @@ class Address:
     min_groups: int = 1
     max_groups: int = 1
     optional: int = 0
+    coalescing: Coalescing = Coalescing.LATEST
+    in_presets: bool = True
 
     @property
     def argument_counts(self) -> tuple[int, int]:
@@ -130,7 +142,8 @@ ADDRESSES: tuple[Address, ...] = (
             "latents along that dimension (0.5 = typical)", LATENT_DIM, LATENT_DIM),
     Address("/latent/z", (_RAW,), "latent point in raw coordinates", LATENT_DIM, LATENT_DIM),
     Address("/latent/dim", (Field("i", 0, LATENT_DIM - 1, integer=True), _QUANTILE),
-            "set one dimension (as a quantile), keeping the others"),
+            "set one dimension (as a quantile), keeping the others",
+            coalescing=Coalescing.PER_INDEX),
     Address("/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
             "point on the plane of the first two principal axes of the training latents "
             "(0..1 spans their 1st..99th percentiles)"),
@@ -156,29 +169,34 @@ ADDRESSES: tuple[Address, ...] = (
             "positions (fraction of the table)"),
     Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)"),
     Address("/panic", (), "silence now: volume to 0 (send /volume to play again) and every "
-            "voice note stopped"),
+            "voice note stopped", coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
     Address("/note", (Field("note", 0, 127, integer=True),
                       Field("velocity", 0, 127, integer=True)),
-            "play a note on the voice (velocity 0 = note off), like a MIDI note-on"),
+            "play a note on the voice (velocity 0 = note off), like a MIDI note-on",
+            coalescing=Coalescing.EVERY_EVENT),
     Address("/note/sustain", (Field("down", 0, 1, integer=True),),
-            "sustain pedal for the voice: 1 = down, 0 = up"),
-    Address("/note/all_off", (), "release every voice note (each ends naturally)"),
+            "sustain pedal for the voice: 1 = down, 0 = up", coalescing=Coalescing.EVERY_EVENT),
+    Address("/note/all_off", (), "release every voice note (each ends naturally)",
+            coalescing=Coalescing.EVERY_EVENT),
     Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)"),
     Address("/compose/play", (Field("bars", 0, 64, integer=True),), "the composer "
             "improvises on the voice (restarting if it was playing); bars = phrase length, "
-            "0 or none = until /compose/stop", optional=1),
-    Address("/compose/stop", (), "stop composing; its notes are released"),
+            "0 or none = until /compose/stop", optional=1, coalescing=Coalescing.EVERY_EVENT),
+    Address("/compose/stop", (), "stop composing; its notes are released",
+            coalescing=Coalescing.EVERY_EVENT),
     Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)"),
     Address("/compose/temperature", (Field("temperature", 0.1, 3.0),), "composer "
             "sampling temperature: lower is sparser, higher denser and wilder (default 0.4)"),
     Address("/compose/lines", (Field("lines", 1, 4, integer=True),), "how many of the "
             "composition's highest notes the voice plays at once (default 1: the melody)"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
-            "(latent point or path, granulator, volume) under a name"),
-    Address("/preset/load", (Field("name", text=True),), "restore a stored state"),
+            "(latent point or path, granulator, volume) under a name",
+            coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+    Address("/preset/load", (Field("name", text=True),), "restore a stored state",
+            coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
     Address("/state", (Field("reply_port", 1, 65535, integer=True),), "reply with the "
             "current state as /state/... messages, to the sender's port or reply_port",
-            optional=1),
+            optional=1, coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
 )
 
 ADDRESS_BY_PATH: dict[str, Address] = {address.path: address for address in ADDRESSES}

@@ -17,7 +17,12 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
-from synth.control.addresses import InvalidArguments, validate_message
+from synth.control.addresses import (
+    ADDRESS_BY_PATH,
+    Coalescing,
+    InvalidArguments,
+    validate_message,
+)
 from synth.control.datagram import MalformedDatagram, parse_datagram
 from synth.control.network_policy import SenderPolicy
 from synth.workers import parent_is_gone
@@ -60,20 +65,18 @@ class RateLimitedWarnings:
 
 
 Message = tuple[str, tuple, tuple[str, int]]  # address, values, sender
-_NEVER_COALESCED = ("/preset/save", "/preset/load", "/state", "/panic")
-_EVENTS = ("/note", "/note/sustain", "/note/all_off", "/compose/play",
-           "/compose/stop")  # each one counts, in order
 _event_numbers = itertools.count()
 
 
 def coalescing_key(address: str, values: tuple, sender: tuple[str, int]) -> tuple:
     """Messages with the same key replace each other while waiting."""
-    if address == "/latent/dim":
+    coalescing = ADDRESS_BY_PATH[address].coalescing
+    if coalescing is Coalescing.PER_INDEX:
         return (address, int(values[0]))
-    if address in _EVENTS:
+    if coalescing is Coalescing.EVERY_EVENT:
         return (address, next(_event_numbers))
-    if address in _NEVER_COALESCED:
-        return (address, values, sender)  # each request counts (duplicates aside)
+    if coalescing is Coalescing.EVERY_REQUEST:
+        return (address, values, sender)
     return (address,)
 
 

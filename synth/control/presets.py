@@ -11,12 +11,16 @@ import json
 import os
 from pathlib import Path
 
-from synth.control.addresses import NAME_PATTERN, InvalidArguments, validate_message
+from synth.control.addresses import (
+    ADDRESS_BY_PATH,
+    NAME_PATTERN,
+    InvalidArguments,
+    validate_message,
+)
 from synth.files import atomic_write_text
 
 PRESET_FORMAT = 1
 # Restoring a preset must not save, load or ask for state.
-_NOT_IN_PRESETS = ("/preset/save", "/preset/load", "/state", "/panic")
 
 
 class PresetError(ValueError):
@@ -70,7 +74,8 @@ class PresetStore:
                     and isinstance(entry[1], list)):
                 raise PresetError(f"preset {name}: entry {number} is not [address, [values]]")
             address, arguments = entry
-            if address in _NOT_IN_PRESETS:
+            known = ADDRESS_BY_PATH.get(address)
+            if known is not None and not known.in_presets:
                 raise PresetError(f"preset {name}: entry {number} ({address}) has no place in "
                                   "a preset")
             try:
