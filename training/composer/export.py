@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -19,6 +19,10 @@ from training.grains.export import ExportError, write_model_file
 class ScriptedComposer(nn.Module):
     """A composer with its LSTM state inside: ``step`` takes the roll's current step and
     returns a sampled next one; ``compose`` continues a seed phrase for ``steps`` steps."""
+
+    if TYPE_CHECKING:  # registered buffers, typed for mypy (TorchScript reads their values)
+        hidden: torch.Tensor
+        cell: torch.Tensor
 
     def __init__(self, model: ComposerLSTM) -> None:
         super().__init__()

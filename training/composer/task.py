@@ -6,6 +6,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -105,7 +106,7 @@ class ComposerTask:
         key = next(k for k in history["eval"][-1] if k.endswith("focal_loss"))
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key=key)
         seed_roll = (self.test_rolls or self.train_rolls)[0][:self.config.steps_per_bar]
-        composer = ScriptedComposer(cpu_model(model).eval())
+        composer = ScriptedComposer(cast(ComposerLSTM, cpu_model(model).eval()))
         torch.manual_seed(step)
         with torch.no_grad():
             composed = composer.compose(torch.from_numpy(seed_roll.astype(np.int64)),

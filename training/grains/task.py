@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import soundfile
@@ -73,8 +74,9 @@ class GrainTask:
 
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         grains = self._test_grains.to(device)
-        mean, logvar = model.encode(grains)
-        reconstruction = model.decode(mean)
+        vae = cast(GrainVAE, model)
+        mean, logvar = vae.encode(grains)
+        reconstruction = vae.decode(mean)
         scores = spectral_scores(self._test_spectra,
                                  grain_power_spectra(reconstruction.cpu().numpy()))
         return {
@@ -87,7 +89,7 @@ class GrainTask:
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key="lsd_db")
         device = next(model.parameters()).device
         with torch.no_grad():
-            latents, _ = model.encode(self._test_grains.to(device))
+            latents, _ = cast(GrainVAE, model).encode(self._test_grains.to(device))
         latents_np = latents.cpu().numpy()
         centred = latents_np - latents_np.mean(axis=0)
         _, _, axes = np.linalg.svd(centred, full_matrices=False)
@@ -99,7 +101,7 @@ class GrainTask:
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)
         rate = self.dataset.config.sample_rate
-        codec = vae_codec(model, next(model.parameters()).device)
+        codec = vae_codec(cast(GrainVAE, model), next(model.parameters()).device)
         for file_id, signal in zip(self.dataset.test_files[:PREVIEW_FILES],
                                    self.dataset.test_signals, strict=False):
             excerpt = signal[: int(PREVIEW_SECONDS * rate)]

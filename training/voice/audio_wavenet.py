@@ -13,6 +13,7 @@ import logging
 import math
 from dataclasses import asdict, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import soundfile
@@ -79,8 +80,8 @@ class AudioWaveNetTask:
         self.train_size = len(self.train)
         self.fingerprint = hashlib.sha256(self.train.numpy().tobytes()).hexdigest()[:16]
 
-    def build_model(self) -> nn.Module:
-        return build_voice_network(self.config)
+    def build_model(self) -> WaveNet:
+        return cast(WaveNet, build_voice_network(self.config))
 
     def batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
         return self.train[indices].to(device)
@@ -102,7 +103,7 @@ class AudioWaveNetTask:
     def write_evaluation_outputs(self, model: nn.Module, step: int, history: dict) -> None:
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key="held_out_bits_per_sample")
         on_cpu = cpu_model(model)
-        audio = generate_audio(on_cpu, PREVIEW_SECONDS, self.sample_rate, seed=step)
+        audio = generate_audio(cast(WaveNet, on_cpu), PREVIEW_SECONDS, self.sample_rate, seed=step)
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)
         soundfile.write(previews / f"step{step:06d}.wav", audio, self.sample_rate,
@@ -166,4 +167,4 @@ def load_audio_wavenet(run_dir: Path) -> tuple[WaveNet, int]:
     model = build_voice_network(replace(VoiceModelConfig(),
                                         **{**config["model"], "held_out_notes": ()}))
     load_weights(model, load_checkpoint(run_dir / CHECKPOINT_NAME), run_dir, "WaveNet")
-    return model.eval(), int(config["sample_rate"])
+    return cast(WaveNet, model.eval()), int(config["sample_rate"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -28,10 +28,9 @@ from training.voice.samplernn import CONDITION_FEATURES, SampleRNN, held_counter
 def _cell(rnn: nn.GRU) -> nn.GRUCell:
     """The single-step twin of a one-layer GRU, with the same weights."""
     cell = nn.GRUCell(rnn.input_size, rnn.hidden_size)
-    cell.weight_ih.data.copy_(rnn.weight_ih_l0.data)
-    cell.weight_hh.data.copy_(rnn.weight_hh_l0.data)
-    cell.bias_ih.data.copy_(rnn.bias_ih_l0.data)
-    cell.bias_hh.data.copy_(rnn.bias_hh_l0.data)
+    weights = rnn.state_dict()
+    cell.load_state_dict({name: weights[f"{name}_l0"]
+                          for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
     return cell
 
 
@@ -43,6 +42,14 @@ class ScriptedVoice(nn.Module):
     one voice back to silence (a new note); the synth starts notes on a 16-sample frame
     boundary (``frame_size``), as the voice was trained.
     """
+
+    if TYPE_CHECKING:  # registered buffers, typed for mypy (TorchScript reads their values)
+        class_values: torch.Tensor
+        history: torch.Tensor
+        top_state: torch.Tensor
+        bottom_state: torch.Tensor
+        from_top: torch.Tensor
+        from_bottom: torch.Tensor
 
     def __init__(self, model: SampleRNN, voices: int, held_offset: float = 0.0) -> None:
         super().__init__()

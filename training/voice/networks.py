@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from torch import nn
 
@@ -49,7 +50,9 @@ def build_voice_network(config: VoiceModelConfig) -> nn.Module:
 
 def context_samples(model: nn.Module) -> int:
     """Samples of history a training window needs before its first target."""
-    return model.receptive_field if isinstance(model, WaveNet) else model.top_frame
+    if isinstance(model, WaveNet):
+        return model.receptive_field
+    return cast(SampleRNN, model).top_frame
 
 
 def playback_held_offset(model: nn.Module) -> float:
@@ -65,7 +68,7 @@ def streaming_generator(model: nn.Module, batch: int = 1, temperature: float = 1
         if held_offset:
             raise ValueError("the held offset is for SampleRNN voices; this one is a WaveNet")
         return CachedWaveNetGenerator(model, batch, temperature, seed)
-    return VoiceGenerator(model, batch, temperature, seed, held_offset)
+    return VoiceGenerator(cast(SampleRNN, model), batch, temperature, seed, held_offset)
 
 
 def scripted_bank(model: nn.Module, voices: int, held_offset: float = 0.0) -> nn.Module:
@@ -77,7 +80,7 @@ def scripted_bank(model: nn.Module, voices: int, held_offset: float = 0.0) -> nn
         if held_offset:
             raise ValueError("the held offset is for SampleRNN voices; this one is a WaveNet")
         return ScriptedWaveNetVoice(model.eval(), voices)
-    return ScriptedVoice(model.eval(), voices, held_offset)
+    return ScriptedVoice(cast(SampleRNN, model.eval()), voices, held_offset)
 
 
 def architecture_of(model: nn.Module) -> str:

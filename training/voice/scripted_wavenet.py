@@ -4,6 +4,8 @@ either architecture from MIDI without changes."""
 
 # No `from __future__ import annotations`: TorchScript reads the class annotation below.
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -19,6 +21,11 @@ class ScriptedWaveNetVoice(nn.Module):
     """
 
     dilations: list[int]
+    if TYPE_CHECKING:  # registered buffers, typed for mypy (TorchScript reads their values)
+        class_values: torch.Tensor
+        rest: torch.Tensor
+        queues: torch.Tensor
+        last: torch.Tensor
 
     def __init__(self, model: WaveNet, voices: int) -> None:
         super().__init__()

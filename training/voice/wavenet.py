@@ -71,10 +71,9 @@ class WaveNet(nn.Module):
         offset = 0
         skips = torch.zeros(classes.shape[0], steps, self.skip_channels,
                             device=classes.device)
-        for layer in self.layers:
-            offset += layer.dilation
-            x, skip = layer(x[:, :-layer.dilation], x[:, layer.dilation:],
-                            future_condition[:, offset:])
+        for dilation, layer in zip(self.dilations, self.layers, strict=True):
+            offset += dilation
+            x, skip = layer(x[:, :-dilation], x[:, dilation:], future_condition[:, offset:])
             skips = skips + skip[:, -steps:]
         return self.head(skips)
 

@@ -84,8 +84,9 @@ class CachedWaveNetGenerator(_Sampling):
         model = self.model
         x = model.embedding(self.last)
         skips = torch.zeros(len(x), model.skip_channels)
-        for queue, layer in zip(self.queues, model.layers, strict=True):
-            slot = self.position % layer.dilation
+        for queue, dilation, layer in zip(self.queues, model.dilations, model.layers,
+                                          strict=True):
+            slot = self.position % dilation
             past = queue[:, slot].clone()
             queue[:, slot] = x
             x, skip = layer(past, x, condition)
