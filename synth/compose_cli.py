@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from synth import __version__
-from synth.arguments import OneLineParser
+from synth.arguments import OneLineParser, number, whole
 from synth.composer.piano_roll import RollError, keep_top_lines, notes_from_roll, roll_from_midi
 from synth.composer.player import DEFAULT_TEMPERATURE
 from synth.contract.model_file import ModelFileError
@@ -30,21 +30,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", type=Path, default=DEFAULT_COMPOSER,
                         help=f"an exported composer (default {DEFAULT_COMPOSER})")
     parser.add_argument("--out", type=Path, required=True, help="MIDI file to write")
-    parser.add_argument("--bars", type=float, default=4.0, help="length of the new phrase")
-    parser.add_argument("--temperature", type=float, default=DEFAULT_TEMPERATURE,
+    parser.add_argument("--bars", type=number(0.0, 1024.0, low_open=True), default=4.0,
+                        help="length of the new phrase")
+    parser.add_argument("--temperature", type=number(0.0, 10.0, low_open=True),
+                        default=DEFAULT_TEMPERATURE,
                         help="sampling temperature: lower is sparser and safer, higher "
                              f"denser and wilder (default {DEFAULT_TEMPERATURE:g})")
     parser.add_argument("--seed-midi", type=Path,
                         help="a MIDI file whose opening the phrase continues")
-    parser.add_argument("--seed-bars", type=float, default=1.0,
+    parser.add_argument("--seed-bars", type=number(0.0, 1024.0, low_open=True), default=1.0,
                         help="how much of --seed-midi to read (bars)")
-    parser.add_argument("--tempo", type=float, default=90.0, help="beats per minute")
-    parser.add_argument("--lines", type=int,
+    parser.add_argument("--tempo", type=number(1.0, 1000.0), default=90.0,
+                        help="beats per minute")
+    parser.add_argument("--lines", type=whole(1, 128),
                         help="keep only this many highest notes at a time (1: a melody)")
-    parser.add_argument("--transpose", type=int, default=0, help="semitones, applied on output")
+    parser.add_argument("--transpose", type=whole(-48, 48), default=0,
+                        help="semitones, applied on output")
     parser.add_argument("--include-seed", action="store_true",
                         help="write the seed phrase before the new one")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed")
     return parser
 
 
@@ -68,10 +72,6 @@ def compose_to_file(args: argparse.Namespace) -> str:
     from synth.composer.model import load_composer
     from synth.composer.piano_roll import RollRange, write_roll_midi
 
-    if args.bars <= 0 or args.seed_bars <= 0 or args.tempo <= 0 or args.temperature <= 0:
-        raise UsageError("--bars, --seed-bars, --tempo and --temperature must be positive")
-    if args.lines is not None and args.lines < 1:
-        raise UsageError("--lines must be at least 1")
     composer = load_composer(args.model)
     roll_range = composer.roll_range
     seed_roll = np.zeros((0, roll_range.pitches), np.int8)

@@ -158,8 +158,8 @@ def test_deepnote_compose_usage_errors_are_one_line(tiny_composer_model, tmp_pat
         (["--model", str(REPO / "models" / "grains.pt")], "is a grains model, expected a "
                                                            "composer model"),
         (["--model", str(tmp_path / "none.pt")], "no such model file"),
-        (["--model", model, "--bars", "0"], "must be positive"),
-        (["--model", model, "--lines", "0"], "--lines must be at least 1"),
+        (["--model", model, "--bars", "0"], "argument --bars: 0 must be more than 0"),
+        (["--model", model, "--lines", "0"], "argument --lines: 0 is outside 1..128"),
         (["--model", model, "--seed-midi", str(tmp_path / "x.mid")], "unreadable MIDI file"),
     ]:
         result = subprocess.run([sys.executable, "-m", "synth.compose_cli", "--out",
