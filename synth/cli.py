@@ -125,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ModelFileError, ScoreError, UsageError, PolicyError) as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # before the live synth takes over SIGINT, or offline
+        print("deepnote-synth: interrupted; nothing was written", file=sys.stderr)
+        return 130
     except OSError as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 1

@@ -74,9 +74,17 @@ class _StopFlag:
     def __call__(self, signum: int, frame: object) -> None:
         self.raised = True
 
+    def is_raised(self) -> bool:
+        return self.raised
+
 
 def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
     check_output_device(settings.audio, settings.output_device)
+    # From here on SIGINT/SIGTERM only raise a flag: a stop during start-up is seen between
+    # steps (and while waiting for the workers), and everything started is closed.
+    stop = _StopFlag()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
                         audio=settings.audio, duplex=0, jackname=settings.jack_name)
     server.deactivateMidi()
@@ -90,17 +98,19 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         raise AudioUnavailable(f"the {settings.audio} audio server did not start"
                                + (" (is jackd running? see JACK_DEFAULT_SERVER)"
                                   if settings.audio == "jack" else ""))
-    decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
-                           metadata["grain_size"] // 2)
+    decoder: GrainDecoder | None = None
     listener: OscListener | None = None
     voice: VoicePlayer | None = None
     try:
+        decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
+                               metadata["grain_size"] // 2)
         if settings.voice is not None and settings.voice_metadata is not None:
             voice = VoicePlayer(settings.voice, settings.voice_metadata,
                                 server.getSamplingRate())
-        decoder.wait_ready()
-        if voice is not None:
-            voice.wait_ready()
+        if not decoder.wait_ready(cancelled=stop.is_raised) or (
+                voice is not None and not voice.wait_ready(cancelled=stop.is_raised)):
+            log.info("stopped while starting")
+            return 0
         listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
                                    settings.allowed_senders)
         engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
@@ -109,9 +119,6 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
         presets = PresetStore(settings.preset_directory or default_preset_directory())
         controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
                                 presets, voice)
-        stop = _StopFlag()
-        signal.signal(signal.SIGINT, stop)
-        signal.signal(signal.SIGTERM, stop)
         # A Python thread holding the GIL delays pyo's audio callback; switch often.
         sys.setswitchinterval(0.0005)
         server.start()
@@ -135,7 +142,8 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
     finally:
         if listener is not None:
             listener.close()
-        decoder.close()
+        if decoder is not None:
+            decoder.close()
         if server.getIsBooted():
             server.shutdown()
         if voice is not None:  # after pyo has stopped reading its ring

@@ -47,13 +47,16 @@ class WorkerFailed:
 
 
 def wait_for_worker(process: mp.process.BaseProcess, results: mp.Queue, what: str,
-                    timeout: float) -> None:
-    """Block until a worker says WorkerReady; ModelFileError (one line) if it fails, dies
+                    timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
+    """Block until a worker says WorkerReady (True), or until ``cancelled()`` (False: the
+    synth is being stopped while it starts); ModelFileError (one line) if it fails, dies
     or takes longer than ``timeout``. ``what`` names it: "<model>: the voice worker"."""
     from synth.contract.model_file import ModelFileError
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if cancelled():
+            return False
         try:
             message = results.get(timeout=0.1)
         except queue.Empty:
@@ -63,7 +66,7 @@ def wait_for_worker(process: mp.process.BaseProcess, results: mp.Queue, what: st
         if isinstance(message, WorkerFailed):
             raise ModelFileError(message.reason)
         if isinstance(message, WorkerReady):
-            return
+            return True
     raise ModelFileError(f"{what} did not start in time")
 
 
@@ -102,9 +105,11 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def wait_ready(self, timeout: float) -> None:
-        """Block until the worker says it is ready; ModelFileError (one line) if it cannot."""
-        wait_for_worker(self._process, self.channels["results"], self.description, timeout)
+    def wait_ready(self, timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Block until the worker says it is ready (True) or ``cancelled()`` (False);
+        ModelFileError (one line) if it cannot start."""
+        return wait_for_worker(self._process, self.channels["results"], self.description,
+                               timeout, cancelled)
 
     def restart_if_dead(self, consequence: str) -> bool:
         """Start a new worker if this one died (at most once every RESTART_BACKOFF_SECONDS,

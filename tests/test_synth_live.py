@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from pythonosc.osc_message_builder import OscMessageBuilder
 
+from synth.shipped import DEFAULT_VOICE
 from tests.jack_harness import (
     CEILING,
     JackServer,
@@ -255,3 +256,24 @@ def _assert_gone(children: list[str], shm_before: set[str]) -> None:
     leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before
               if name.startswith("psm_")}
     assert not leaked
+
+
+def test_stopping_at_any_moment_of_start_up_leaves_nothing_behind(jack, shipped_model):
+    """SIGINT or SIGTERM at random moments while the synth starts (workers loading torch and
+    the voice) and just after: every time it exits at once, with no worker process, shared
+    memory segment or JACK port left."""
+    rng = random.Random(7)
+    shm_before = set(os.listdir("/dev/shm"))
+    for trial in range(8):
+        synth = SynthProcess(jack, shipped_model, free_udp_port(), "--voice", str(DEFAULT_VOICE))
+        time.sleep(rng.uniform(0.0, 5.0))
+        children = subprocess.run(["pgrep", "-P", str(synth.process.pid)],
+                                  capture_output=True, text=True).stdout.split()
+        synth.process.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
+        code = synth.process.wait(timeout=30)
+        assert code in (0, 130, -signal.SIGTERM), (trial, code)
+        _assert_gone(children, shm_before)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and "deepnote:output_1" in jack.ports():
+            time.sleep(0.1)
+        assert "deepnote:output_1" not in jack.ports(), trial

@@ -38,9 +38,11 @@ class GrainDecoder:
     def worker_pid(self) -> int | None:
         return self._worker.pid
 
-    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Block until the worker has loaded the model; ModelFileError if it could not."""
-        self._worker.wait_ready(timeout)
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT,
+                   cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Block until the worker has loaded the model (True) or ``cancelled()`` (False);
+        ModelFileError if it could not."""
+        return self._worker.wait_ready(timeout, cancelled)
 
     def submit(self, latents: np.ndarray) -> int:
         """Ask for a table decoded from ``latents`` [grains, latent_dim]; returns its id."""

@@ -10,6 +10,7 @@ with it (no stuck notes) and the ring is silenced so nothing old replays.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,9 +78,11 @@ class VoicePlayer:
     def underruns(self) -> int:
         return int(self.ring.clock[UNDERRUNS])
 
-    def wait_ready(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Block until the worker has loaded the voice; ModelFileError if it could not."""
-        self._worker.wait_ready(timeout)
+    def wait_ready(self, timeout: float = STARTUP_TIMEOUT,
+                   cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Block until the worker has loaded the voice (True) or ``cancelled()`` (False);
+        ModelFileError if it could not."""
+        return self._worker.wait_ready(timeout, cancelled)
 
     def send(self, event: NoteEvent | ComposeCommand) -> None:
         self._worker.channels["commands"].put(event)
