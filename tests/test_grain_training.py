@@ -83,6 +83,36 @@ def test_evaluation_reports_vae_next_to_pca(trained_run, tmp_path):
     assert (tmp_path / "comparison.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_evaluation_measures_quiet_frames_silence_and_other_audio(trained_run, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    t = np.arange(16000) / 16000
+    swell = np.sin(2 * np.pi * 330 * t) * np.linspace(0.001, 0.5, len(t))  # -60 dB upwards
+    soundfile.write(other / "swell.wav", swell.astype(np.float32), 16000)
+    (other / "broken.wav").write_bytes(b"RIFF not audio")
+    assert eval_main([str(trained_run), "--out", str(tmp_path / "eval"), "--other",
+                      str(other)]) == 0
+    report = json.loads((tmp_path / "eval" / "report.json").read_text())
+    for scores in report["models"].values():
+        assert np.isfinite(scores["silence"]["decoded_rms_db"])
+        assert 0.0 <= scores["quiet_frames"]["within_6_db"] <= 1.0
+    assert report["other"]["files"] == 1
+    for scores in report["other"]["models"].values():
+        assert scores["file"]["lsd_db"] > 0 and scores["quiet_frames"]["frames"] > 0
+
+
+def test_quiet_frames_that_come_back_loud_or_silent_are_counted():
+    from training.grains.evaluation import evaluate_files
+
+    t = np.arange(16000) / 16000
+    quiet = (0.003 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)  # about -53 dBFS
+    exact = evaluate_files(lambda grains: grains, [quiet], 512)["quiet_frames"]
+    louder = evaluate_files(lambda grains: grains * 10, [quiet], 512)["quiet_frames"]
+    assert exact["frames"] > 50 and exact["within_6_db"] == 1.0
+    assert exact["median_level_error_db"] < 1.0
+    assert louder["within_6_db"] == 0.0 and louder["median_level_error_db"] > 15.0
+
+
 @pytest.mark.parametrize("preset", sorted(GRAIN_PRESETS))
 def test_every_preset_trains_and_exports(preset, small_audio_folder, tmp_path):
     run = tmp_path / preset

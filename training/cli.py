@@ -25,7 +25,7 @@ USAGE_ERRORS = (DatasetError, CheckpointError, ModelFileError, FileNotFoundError
 def train_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-train grains --data DIR --run-dir RUN_DIR ...``"""
     parser = OneLineParser(prog="deepnote-train", description=__doc__,
-                                     formatter_class=DefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     models = parser.add_subparsers(dest="model", required=True, metavar="MODEL")
 
@@ -205,7 +205,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-generate RUN_DIR --seconds 8 --out loop.wav``: audio from an
     unconditioned WaveNet run (``deepnote-train wavenet``)."""
     parser = OneLineParser(prog="deepnote-generate", description=generate_main.__doc__,
-                                     formatter_class=DefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder of deepnote-train wavenet")
     parser.add_argument("--out", type=Path, required=True, help="WAV file to write")
@@ -282,17 +282,23 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
     if arguments[:1] == ["composer"]:
         return _eval_composer(arguments[1:])
     parser = OneLineParser(prog="deepnote-eval", description=eval_main.__doc__,
-                                     formatter_class=DefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, help="report folder (default RUN_DIR/eval)")
+    parser.add_argument("--other", type=Path, metavar="DIR",
+                        help="also resynthesise the audio files of DIR (sound unlike the "
+                             "training data) through the model and PCA")
     args = parser.parse_args(arguments)
 
     def evaluate() -> int:
         from training.grains.report import evaluate_run
 
-        report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval")
-        print(json.dumps(report["models"], indent=1))
+        if args.other is not None and not args.other.is_dir():
+            raise UsageError(f"--other {args.other}: no such folder")
+        report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval", args.other)
+        print(json.dumps({key: report[key] for key in ("models", "other") if key in report},
+                         indent=1))
         return 0
 
     return _run_cli(evaluate, "deepnote-eval")
@@ -350,7 +356,7 @@ def _eval_voice(argv: list[str]) -> int:
 
 def _eval_composer(argv: list[str]) -> int:
     parser = OneLineParser(prog="deepnote-eval composer",
-                                     formatter_class=DefaultsHelpFormatter,
+                           formatter_class=DefaultsHelpFormatter,
                                      description="the composer's phrases against its data")
     parser.add_argument("model", type=Path, help="an exported composer (.pt)")
     parser.add_argument("--data", type=Path, required=True,
@@ -375,7 +381,7 @@ def _eval_composer(argv: list[str]) -> int:
 def export_main(argv: Sequence[str] | None = None) -> int:
     """``deepnote-export RUN_DIR --out models/grains.pt``"""
     parser = OneLineParser(prog="deepnote-export", description=export_main.__doc__,
-                                     formatter_class=DefaultsHelpFormatter)
+                           formatter_class=DefaultsHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("run_dir", type=Path, help="a run folder written by deepnote-train")
     parser.add_argument("--out", type=Path, required=True, help="model file to write (.pt)")

@@ -20,6 +20,9 @@ from training.grains.vae import GrainVAE
 
 GrainCodec = Callable[[np.ndarray], np.ndarray]
 
+QUIET_DB = -40.0  # frames quieter than this (and above digital silence) are the quiet ones
+SILENT_DB = -100.0
+
 
 def vae_codec(model: GrainVAE, device: torch.device, batch_size: int = 4096) -> GrainCodec:
     """Encode to the posterior mean and decode: the deterministic reconstruction."""
@@ -47,18 +50,51 @@ def resynthesize(signal: np.ndarray, codec: GrainCodec, grain_size: int) -> np.n
 
 
 def evaluate_codec(codec: GrainCodec, dataset: GrainDataset) -> dict[str, dict[str, float]]:
-    """Per-grain and whole-file log-spectral distance and spectral convergence."""
+    """Per-grain and whole-file log-spectral distance and spectral convergence, how quiet
+    frames keep their level, and what silence decodes to."""
     grains = dataset.test_grains
     per_grain = spectral_scores(grain_power_spectra(grains), grain_power_spectra(codec(grains)))
     grain_size = dataset.config.grain_size
-    reference_frames, estimate_frames = [], []
-    for signal in dataset.test_signals:
+    return {"grain": per_grain, **evaluate_files(codec, dataset.test_signals, grain_size),
+            "silence": {"decoded_rms_db": _level_db(codec(np.zeros((1, grain_size),
+                                                                   np.float32)))}}
+
+
+def evaluate_files(codec: GrainCodec, signals: list[np.ndarray],
+                   grain_size: int) -> dict[str, dict[str, float]]:
+    """Whole files resynthesised grain by grain: spectral distance, and the level of the
+    quiet frames (QUIET_DB and below) against the original's."""
+    reference_frames, estimate_frames, level_errors = [], [], []
+    for signal in signals:
+        rebuilt = resynthesize(signal, codec, grain_size)
         reference_frames.append(stft_power(signal, grain_size, grain_size // 4))
-        estimate_frames.append(stft_power(resynthesize(signal, codec, grain_size),
-                                          grain_size, grain_size // 4))
+        estimate_frames.append(stft_power(rebuilt, grain_size, grain_size // 4))
+        level_errors.append(_quiet_level_errors(signal, rebuilt, grain_size))
     reference, estimate = np.concatenate(reference_frames), np.concatenate(estimate_frames)
-    whole_file = {
-        "lsd_db": spectral_scores(reference, estimate)["lsd_db"],
-        "spectral_convergence": total_spectral_convergence(reference, estimate),
+    errors = np.concatenate(level_errors)
+    return {
+        "file": {"lsd_db": spectral_scores(reference, estimate)["lsd_db"],
+                 "spectral_convergence": total_spectral_convergence(reference, estimate)},
+        "quiet_frames": {
+            "frames": len(errors),
+            "median_level_error_db": float(np.median(np.abs(errors))) if len(errors) else 0.0,
+            "within_6_db": float(np.mean(np.abs(errors) <= 6.0)) if len(errors) else 1.0,
+        },
     }
-    return {"grain": per_grain, "file": whole_file}
+
+
+def _quiet_level_errors(signal: np.ndarray, rebuilt: np.ndarray, size: int) -> np.ndarray:
+    """dB of the rebuilt frame against the original, for the original's quiet frames."""
+    frames = np.lib.stride_tricks.sliding_window_view(signal, size)[::size // 4]
+    rebuilt_frames = np.lib.stride_tricks.sliding_window_view(rebuilt, size)[::size // 4]
+    original = _frame_levels_db(frames)
+    quiet = (original < QUIET_DB) & (original > SILENT_DB)
+    return _frame_levels_db(rebuilt_frames)[quiet] - original[quiet]
+
+
+def _frame_levels_db(frames: np.ndarray) -> np.ndarray:
+    return 10.0 * np.log10(np.mean(np.square(frames, dtype=np.float64), axis=-1) + 1e-20)
+
+
+def _level_db(audio: np.ndarray) -> float:
+    return float(10.0 * np.log10(np.mean(np.square(audio, dtype=np.float64)) + 1e-20))
