@@ -137,3 +137,11 @@ def test_keys_inside_one_block_take_voices_in_order_and_log_once(tiny_voice_mode
     assert [m.split(" taken over by ")[1] for m in messages if "taken over" in m] == [
         "note 60 (polyphony 4)", "note 48 (polyphony 4)"]
     assert sum("note 47 is outside the trained range" in message for message in messages) == 1
+
+
+def test_the_block_is_a_multiple_of_the_frame_and_never_tiny():
+    from synth.voice.writer import writer_block
+
+    assert writer_block(16) == 32  # the SampleRNN's, as before
+    assert writer_block(1) == 32  # the WaveNet's: was 2, a snapshot every two samples
+    assert writer_block(48) == 96 and writer_block(5) % 5 == 0 and writer_block(5) >= 32

@@ -29,6 +29,16 @@ if TYPE_CHECKING:
 log = logging.getLogger("deepnote.voice")
 
 
+MIN_BLOCK = 32  # samples: 2 ms at 16 kHz; a snapshot is kept per block written ahead
+
+
+def writer_block(frame_size: int) -> int:
+    """The writer's block: a multiple of the voice's frame (which keeps the tiers in step) of
+    at least MIN_BLOCK samples, so that a voice with a one-sample frame (the WaveNet) does not
+    keep a snapshot every two samples (it held 529 MB while running ahead)."""
+    return frame_size * max(2, -(-MIN_BLOCK // frame_size))
+
+
 class VoiceWriter:
     def __init__(self, mixer: VoiceMixer, ring: VoiceRing, rate: int, lead: int,
                  horizon: int) -> None:
@@ -36,7 +46,7 @@ class VoiceWriter:
         self.allocator = mixer.allocator
         self.ring = ring
         self.rate = rate
-        self.block = 2 * self.allocator.frame_size  # a multiple of the frame keeps tiers in step
+        self.block = writer_block(self.allocator.frame_size)
         self.lead = max(lead, self.block)
         self.horizon = max(horizon, self.lead)
         self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
