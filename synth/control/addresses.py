@@ -142,7 +142,7 @@ ADDRESSES: tuple[Address, ...] = (
             "latents along that dimension (0.5 = typical)", LATENT_DIM, LATENT_DIM),
     Address("/latent/z", (_RAW,), "latent point in raw coordinates", LATENT_DIM, LATENT_DIM),
     Address("/latent/dim", (Field("i", 0, LATENT_DIM - 1, integer=True), _QUANTILE),
-            "set one dimension (as a quantile), keeping the others",
+            "move one dimension of the point playing (to a quantile), keeping the others",
             coalescing=Coalescing.PER_INDEX),
     Address("/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
             "point on the plane of the first two principal axes of the training latents "
