@@ -14,7 +14,7 @@ from synth import __version__
 from synth.arguments import OneLineParser, number, whole
 from synth.contract.model_file import ModelFileError
 from training.core.checkpoint import CheckpointError
-from training.core.run_folder import RunError
+from training.core.run_folder import RunError, RunKind
 from training.grains.dataset import DatasetError, GrainDatasetConfig
 
 log = logging.getLogger("deepnote")
@@ -394,14 +394,14 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         from training.core.run_folder import read_run_config
 
         kind = read_run_config(args.run_dir).get("kind")
-        if kind == "composer":
+        if kind == RunKind.COMPOSER:
             from training.composer.export import export_composer_run
 
             metadata = export_composer_run(args.run_dir, args.out)
             print(f"wrote {args.out} (composer, {metadata['pitches']} pitches from MIDI "
                   f"{metadata['lowest_pitch']})")
             return 0
-        if kind == "voice":
+        if kind == RunKind.VOICE:
             from training.voice.export import export_voice_run
 
             metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset)

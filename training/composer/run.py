@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +12,7 @@ from training.composer.dataset import ComposerDataset, build_composer_dataset
 from training.composer.task import ComposerConfig, ComposerTask
 from training.core.distributed import ProcessGroup, barrier
 from training.core.loop import LoopSettings
-from training.core.run_folder import loop_config, open_run, write_run_config
-from training.core.version import code_version
+from training.core.run_folder import RunKind, new_run_config, open_run, write_run_config
 
 
 def prepare_composer_run(args: argparse.Namespace, command: str,
@@ -47,14 +45,6 @@ def top_line_center(dataset: ComposerDataset) -> float:
 def _new_config(args: argparse.Namespace, command: str) -> dict:
     model = ComposerConfig(hidden=args.hidden, layers=args.layers, window=args.window,
                            transpose=args.transpose, gamma=args.gamma)
-    return {
-        "kind": "composer",
-        "command": command,
-        "code_version": code_version(),
-        "data": str(args.data.resolve()),
-        "lowest_pitch": args.lowest_pitch,
-        "pitches": args.pitches,
-        "steps_per_quarter": args.steps_per_quarter,
-        "model": asdict(model),
-        "loop": loop_config(args),
-    }
+    return new_run_config(RunKind.COMPOSER, args, command, model,
+                          lowest_pitch=args.lowest_pitch, pitches=args.pitches,
+                          steps_per_quarter=args.steps_per_quarter)

@@ -6,6 +6,8 @@ import argparse
 import json
 import shutil
 from collections.abc import Callable
+from dataclasses import asdict
+from enum import StrEnum
 from pathlib import Path
 
 from synth.files import atomic_write_text
@@ -18,11 +20,31 @@ class RunError(Exception):
     """A run folder that cannot be started or resumed as asked."""
 
 
+class RunKind(StrEnum):
+    """What a run folder trains (its config.json's ``kind``)."""
+
+    GRAINS = "grains"
+    VOICE = "voice"
+    COMPOSER = "composer"
+    AUDIO_WAVENET = "audio-wavenet"
+
+
 def loop_config(args: argparse.Namespace) -> dict:
     """The shared loop's settings, as a run folder stores them."""
     return {"steps": args.steps, "batch_size": args.batch_size,
             "learning_rate": args.learning_rate, "eval_every": args.eval_every,
             "checkpoint_every": args.checkpoint_every, "seed": args.seed}
+
+
+def new_run_config(kind: RunKind, args: argparse.Namespace, command: str, model: object,
+                   **settings: object) -> dict:
+    """The config.json of a new run: what it trains, how it was asked for, on what data,
+    with which model and loop settings (``settings``: what else that kind needs)."""
+    from training.core.version import code_version
+
+    return {"kind": kind.value, "command": command, "code_version": code_version(),
+            "data": str(args.data.resolve()), **settings, "model": asdict(model),  # type: ignore[call-overload]
+            "loop": loop_config(args)}
 
 
 def provenance(config: dict, steps: int, training_data: dict | None = None) -> dict:

@@ -11,12 +11,12 @@ from training.core.distributed import ProcessGroup, barrier
 from training.core.loop import LoopSettings
 from training.core.run_folder import (
     RunError,
-    loop_config,
+    RunKind,
+    new_run_config,
     open_run,
     read_run_config,
     write_run_config,
 )
-from training.core.version import code_version
 from training.grains.dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
 from training.grains.task import GRAIN_PRESETS, GrainModelConfig, GrainTask
 from training.grains.vae import GrainVAE
@@ -68,15 +68,8 @@ def _new_run_config(args: argparse.Namespace, command: str) -> dict:
         beta=preset.beta if args.beta is None else args.beta,
         stft_weight=preset.stft_weight if args.stft_weight is None else args.stft_weight,
     )
-    return {
-        "kind": "grains",
-        "command": command,
-        "code_version": code_version(),
-        "data": str(args.data.resolve()),
-        "dataset": asdict(_dataset_config_from_args(args)),
-        "model": asdict(model),
-        "loop": loop_config(args),
-    }
+    return new_run_config(RunKind.GRAINS, args, command, model,
+                          dataset=asdict(_dataset_config_from_args(args)))
 
 
 def _dataset_config_from_args(args: argparse.Namespace) -> GrainDatasetConfig:

@@ -11,7 +11,7 @@ import argparse
 import hashlib
 import logging
 import math
-from dataclasses import asdict, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -26,8 +26,7 @@ from training.core.checkpoint import cpu_model
 from training.core.distributed import ProcessGroup, barrier
 from training.core.loop import LoopSettings
 from training.core.plots import plot_loss_curve
-from training.core.run_folder import loop_config, open_run, write_run_config
-from training.core.version import code_version
+from training.core.run_folder import RunKind, new_run_config, open_run, write_run_config
 from training.grains.dataset import DatasetError
 from training.voice.networks import VoiceModelConfig, build_voice_network
 from training.voice.quantize import quantize
@@ -144,15 +143,8 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
                              skip_channels=args.skip_channels, stacks=args.stacks,
                              layers_per_stack=args.layers_per_stack, window=args.window,
                              window_hop=args.window_hop, condition_features=0)
-    return {
-        "kind": "audio-wavenet",
-        "command": command,
-        "code_version": code_version(),
-        "data": str(args.data.resolve()),
-        "sample_rate": args.sample_rate,
-        "model": asdict(model),
-        "loop": loop_config(args),
-    }
+    return new_run_config(RunKind.AUDIO_WAVENET, args, command, model,
+                          sample_rate=args.sample_rate)
 
 
 def load_audio_wavenet(run_dir: Path) -> tuple[WaveNet, int]:
@@ -161,7 +153,7 @@ def load_audio_wavenet(run_dir: Path) -> tuple[WaveNet, int]:
     from training.core.run_folder import RunError, read_run_config
 
     config = read_run_config(run_dir)
-    if config.get("kind") != "audio-wavenet":
+    if config.get("kind") != RunKind.AUDIO_WAVENET:
         raise RunError(f"{run_dir}: a {config.get('kind')} run, not an unconditioned WaveNet "
                        "(deepnote-train wavenet)")
     model = build_voice_network(replace(VoiceModelConfig(),

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
 from pathlib import Path
 
 from training.core.distributed import ProcessGroup, barrier
 from training.core.loop import LoopSettings
-from training.core.run_folder import loop_config, open_run, write_run_config
-from training.core.version import code_version
+from training.core.run_folder import RunKind, new_run_config, open_run, write_run_config
 from training.core.warm_start import read_source_weights
 from training.voice.dataset import build_voice_dataset
 from training.voice.networks import VoiceModelConfig
@@ -48,15 +46,6 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
     if args.init_from is not None:
         _, step = read_source_weights(args.init_from)
         start = {"run_dir": str(args.init_from.resolve()), "step": step}
-    return {
-        "kind": "voice",
-        "command": command,
-        "code_version": code_version(),
-        "data": str(args.data.resolve()),
-        "sample_rate": args.sample_rate,
-        "counter_cap": args.counter_cap,
-        "model": asdict(model),
-        "init_from": start,
-        "input_noise": args.input_noise,
-        "loop": loop_config(args),
-    }
+    return new_run_config(RunKind.VOICE, args, command, model, sample_rate=args.sample_rate,
+                          counter_cap=args.counter_cap, init_from=start,
+                          input_noise=args.input_noise)
