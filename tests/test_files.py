@@ -12,9 +12,13 @@ from synth.files import OutputError, atomic_output, atomic_write_text
 def test_a_write_replaces_the_file_only_when_complete(tmp_path):
     target = tmp_path / "out.txt"
     target.write_text("before")
-    with pytest.raises(RuntimeError), atomic_output(target) as partial:
-        partial.write_text("half")
-        raise RuntimeError("the writer failed")
+    def write_half_and_fail() -> None:
+        with atomic_output(target) as partial:
+            partial.write_text("half")
+            raise RuntimeError("the writer failed")
+
+    with pytest.raises(RuntimeError):
+        write_half_and_fail()
     assert target.read_text() == "before"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.txt"]
     atomic_write_text(target, "after")

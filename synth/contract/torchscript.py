@@ -1,7 +1,7 @@
 """The one place that calls the TorchScript API, whose deprecation warnings we silence here.
 
 torch.jit is deprecated in torch 2.13, but TorchScript is the format nn~ and the rest of the
-ecosystem load, so deepnote keeps it (DESIGN.md section 4).
+ecosystem load, so deepnote keeps it.
 """
 
 from __future__ import annotations

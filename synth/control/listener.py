@@ -1,7 +1,7 @@
 """The OSC listener: a separate process that receives, checks, validates and coalesces.
 
 Parsing a flood of datagrams in the audio process would hold the GIL against pyo's audio
-callback (DESIGN.md section 3), so it happens here. The audio process receives small batches
+callback, so it happens here. The audio process receives small batches
 of valid messages over a pipe: for each address (and each ``/latent/dim`` dimension) only the
 latest values, in the order they last changed. Bad datagrams and messages are dropped with
 at most one warning per address every few seconds.

@@ -1,4 +1,4 @@
-"""The grain-decoding worker: a separate process that owns torch (DESIGN.md section 3).
+"""The grain-decoding worker: a separate process that owns torch, never the audio process.
 
 Requests carry latents; the worker decodes them in one batch, overlap-adds the grains into a
 table and writes it into a free shared-memory slot. The audio process copies the slot into a

@@ -1,4 +1,4 @@
-"""Export a trained grain VAE as a validated TorchScript model file (DESIGN.md section 4)."""
+"""Export a trained grain VAE as a validated TorchScript model file (nn~ and the synth load it)."""
 
 from __future__ import annotations
 
