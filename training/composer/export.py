@@ -13,6 +13,7 @@ from synth.contract.model_file import FORMAT_VERSION, KIND_COMPOSER, validate_me
 from training.composer.model import ComposerLSTM, roll_features
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.core.run_folder import provenance, read_run_config
+from training.core.sampling import gumbel_max
 from training.grains.export import ExportError, write_model_file
 
 
@@ -55,8 +56,7 @@ class ScriptedComposer(nn.Module):
         """The next step, sampled at ``temperature``; a pitch cannot be held after silence
         (such a cell becomes a note start)."""
         logits = self.next_logits(states)
-        uniform = torch.rand(logits.shape).clamp_min(1e-12)
-        chosen = torch.argmax(logits / temperature - torch.log(-torch.log(uniform)), dim=1)
+        chosen = gumbel_max(logits, torch.rand(logits.shape), temperature)
         orphaned = (chosen == 2) & (states == 0)  # HELD after SILENT (literals: TorchScript)
         return torch.where(orphaned, torch.full_like(chosen, 1), chosen)  # ONSET
 

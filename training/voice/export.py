@@ -12,6 +12,7 @@ from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.contract.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.core.run_folder import provenance, read_run_config
+from training.core.sampling import gumbel_max
 from training.grains.export import ExportError, write_model_file
 from training.voice.dataset import build_voice_dataset
 from training.voice.networks import (
@@ -128,8 +129,7 @@ class ScriptedVoice(nn.Module):
             embedded = self.embedding(self.history[:, -bottom:]).reshape(self.voices, -1)
             hidden = self.sample_input(torch.cat([embedded, features], dim=1))
             logits = self.sample_mlp(hidden + self.from_bottom[:, self.position % bottom])
-            uniform = torch.rand(logits.shape).clamp_min(1e-12)
-            chosen = torch.argmax(logits / temperature - torch.log(-torch.log(uniform)), dim=1)
+            chosen = gumbel_max(logits, torch.rand(logits.shape), temperature)
             self.history = torch.cat([self.history[:, 1:], chosen[:, None]], dim=1)
             audio[:, index] = self.class_values[chosen]
             self.position += 1

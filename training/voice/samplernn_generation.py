@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 
+from training.core.sampling import gumbel_max
 from training.voice.quantize import dequantize, quantize
 from training.voice.samplernn import SampleRNN, held_counter
 
@@ -63,9 +64,8 @@ class VoiceGenerator:
         chosen = []
         for index in range(condition.shape[1]):
             logits = self.step_logits(condition[:, index])
-            noise = -torch.log(-torch.log(torch.rand(logits.shape, generator=self._random)
-                                          .clamp_min(1e-12)))
-            classes = torch.argmax(logits / self.temperature + noise, dim=-1)
+            uniform = torch.rand(logits.shape, generator=self._random)
+            classes = gumbel_max(logits, uniform, self.temperature)
             self.push(classes)
             chosen.append(classes)
         return torch.stack(chosen, dim=1)

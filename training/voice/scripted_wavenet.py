@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
+from training.core.sampling import gumbel_max
 from training.voice.quantize import dequantize, quantize
 from training.voice.wavenet import WaveNet
 
@@ -77,8 +78,7 @@ class ScriptedWaveNetVoice(nn.Module):
                 x, skip = layer(past, x, features)
                 skips = skips + skip
             logits = self.head(skips)
-            uniform = torch.rand(logits.shape).clamp_min(1e-12)
-            chosen = torch.argmax(logits / temperature - torch.log(-torch.log(uniform)), dim=1)
+            chosen = gumbel_max(logits, torch.rand(logits.shape), temperature)
             self.last = chosen
             audio[:, index] = self.class_values[chosen]
             self.position += 1

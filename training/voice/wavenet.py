@@ -91,11 +91,3 @@ class WaveNet(nn.Module):
             inputs.append(x[0])
             x, _ = layer(x, x, zero)
         return torch.stack(inputs)
-
-
-def gumbel_choice(logits: torch.Tensor, temperature: float,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """A sample from softmax(logits / temperature) per row, by the Gumbel-max trick."""
-    uniform = torch.rand(logits.shape, generator=generator).clamp_min(1e-12)
-    return torch.argmax(logits / temperature - torch.log(-torch.log(uniform)), dim=-1)
-

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import torch
 
+from training.core.sampling import gumbel_max
 from training.voice.quantize import dequantize, quantize
-from training.voice.wavenet import WaveNet, gumbel_choice
+from training.voice.wavenet import WaveNet
 
 
 class _Sampling:
@@ -33,8 +34,9 @@ class _Sampling:
         """Sample classes [B, N] for conditioning [B, N, F], continuing the current state."""
         chosen = []
         for index in range(condition.shape[1]):
-            classes = gumbel_choice(self.step_logits(condition[:, index]), self.temperature,
-                                    self._random)
+            logits = self.step_logits(condition[:, index])
+            uniform = torch.rand(logits.shape, generator=self._random)
+            classes = gumbel_max(logits, uniform, self.temperature)
             self.push(classes)
             chosen.append(classes)
         return torch.stack(chosen, dim=1)
