@@ -21,7 +21,7 @@ from synth.composer.piano_roll import (
     roll_from_midi,
     write_roll_midi,
 )
-from synth.composer.player import ComposeCommand, ComposerPlayer, octave_shift
+from synth.composer.player import ComposeCommand, ComposeKind, ComposerPlayer, octave_shift
 from synth.contract.model_file import read_metadata
 from tests.jack_harness import REPO
 from training.composer.dataset import build_composer_dataset
@@ -177,7 +177,7 @@ def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model
     player.tempo = 120.0  # a sixteenth = 2000 samples
     player.temperature = 2.0  # wild enough that a few steps hold notes
     torch.manual_seed(0)
-    assert player.handle(ComposeCommand("play", 1), now=1000) == []
+    assert player.handle(ComposeCommand(ComposeKind.PLAY, 1), now=1000) == []
     assert player.due_events(999) == []
     timeline = []
     for now in range(1000, 1000 + 17 * 2000, 500):
@@ -193,10 +193,10 @@ def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model
         else:
             sounding.discard(event.pitch)
     assert not player.playing and not sounding, "one bar played, then everything released"
-    player.handle(ComposeCommand("lines", 2), now=0)
-    player.handle(ComposeCommand("play"), now=0)
+    player.handle(ComposeCommand(ComposeKind.LINES, 2), now=0)
+    player.handle(ComposeCommand(ComposeKind.PLAY), now=0)
     events = player.due_events(40 * 2000)
     assert player.playing and events
-    released = player.handle(ComposeCommand("stop"), now=40 * 2000)
+    released = player.handle(ComposeCommand(ComposeKind.STOP), now=40 * 2000)
     assert not player.playing and all(e.kind == "off" for e in released)
     assert player.due_events(10**9) == []

@@ -13,7 +13,7 @@ import pytest
 from synth.contract.model_file import read_metadata
 from synth.contract.torchscript import load_torchscript
 from synth.voice.mixer import VoiceMixer
-from synth.voice.notes import NoteEvent
+from synth.voice.notes import NoteEvent, NoteKind
 from synth.voice.ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
 from synth.voice.writer import VoiceWriter
 
@@ -44,11 +44,11 @@ def _perform(writer: VoiceWriter, ring: VoiceRing,
 
 
 def _on(pitch: int) -> Callable[[VoiceWriter], None]:
-    return lambda writer: writer.play([NoteEvent("on", pitch, 100)])
+    return lambda writer: writer.play([NoteEvent(NoteKind.ON, pitch, 100)])
 
 
 def _off(pitch: int) -> Callable[[VoiceWriter], None]:
-    return lambda writer: writer.play([NoteEvent("off", pitch)])
+    return lambda writer: writer.play([NoteEvent(NoteKind.OFF, pitch)])
 
 
 SCRIPT = [(0, _on(41)), (640, _on(45)), (2000, _off(41)), (2600, _on(43))]
@@ -79,7 +79,7 @@ def test_scheduled_notes_are_played_again_where_they_were_after_a_rewind(tiny_vo
 
     def schedule(writer: VoiceWriter) -> None:
         scheduled_at.append(writer.write_index)
-        writer.apply([NoteEvent("on", 48, 90)])
+        writer.apply([NoteEvent(NoteKind.ON, 48, 90)])
 
     try:
         heard_ahead = _perform(ahead, ahead_ring, [(0, _on(41)), (400, schedule),
@@ -93,7 +93,7 @@ def test_scheduled_notes_are_played_again_where_they_were_after_a_rewind(tiny_vo
 
     def schedule_when_due(writer: VoiceWriter) -> None:
         assert writer.write_index == when
-        writer.apply([NoteEvent("on", 48, 90)])
+        writer.apply([NoteEvent(NoteKind.ON, 48, 90)])
 
     try:
         # The writer at the lead reaches the scheduled sample later: when the read head is
@@ -112,7 +112,7 @@ def test_nothing_sounds_after_all_sound_off(tiny_voice_model, horizon):
     writer, ring = _writer(tiny_voice_model, horizon)
     try:
         heard = _perform(writer, ring, [(0, _on(41)), (1000, lambda w: w.play(
-            [NoteEvent("silence")]))], end=3000)
+            [NoteEvent(NoteKind.SILENCE)]))], end=3000)
     finally:
         ring.close()
     assert np.abs(heard[:1000]).max() > 1e-3

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from enum import StrEnum
 
 import numpy as np
 
 from synth.composer.model import LoadedComposer
 from synth.composer.piano_roll import ONSET, SILENT
-from synth.voice.notes import NoteEvent
+from synth.voice.notes import NoteEvent, NoteKind
 
 log = logging.getLogger("deepnote.voice")
 
@@ -25,9 +26,19 @@ DEFAULT_LINES = 1
 COMPOSED_VELOCITY = 90
 
 
+class ComposeKind(StrEnum):
+    """What a composer command does; its value, where it has one."""
+
+    PLAY = "play"  # value: bars, 0 = until stopped
+    STOP = "stop"
+    TEMPO = "tempo"  # beats per minute
+    TEMPERATURE = "temperature"
+    LINES = "lines"  # how many of the highest notes the voice plays
+
+
 @dataclass(frozen=True)
 class ComposeCommand:
-    kind: str  # "play" (value: bars, 0 = until stopped), "stop", "tempo", "temperature", "lines"
+    kind: ComposeKind
     value: float = 0.0
 
 
@@ -60,7 +71,7 @@ class ComposerPlayer:
 
     def handle(self, command: ComposeCommand, now: int) -> list[NoteEvent]:
         """Apply a command at sample ``now``; returns the note events it causes."""
-        if command.kind == "play":
+        if command.kind == ComposeKind.PLAY:
             events = self._release_all()
             self.composer.scripted.reset()
             self._current[:] = SILENT
@@ -71,16 +82,16 @@ class ComposerPlayer:
             log.info("composing at %g bpm, temperature %g, %d line(s)%s", self.tempo,
                      self.temperature, self.lines, f", {bars} bars" if bars > 0 else "")
             return events
-        if command.kind == "stop":
+        if command.kind == ComposeKind.STOP:
             self.playing = False
             events = self._release_all()
             log.info("composer stopped; %d note(s) released", len(events))
             return events
-        if command.kind == "tempo":
+        if command.kind == ComposeKind.TEMPO:
             self.tempo = float(command.value)
-        elif command.kind == "temperature":
+        elif command.kind == ComposeKind.TEMPERATURE:
             self.temperature = float(command.value)
-        elif command.kind == "lines":
+        elif command.kind == ComposeKind.LINES:
             self.lines = int(command.value)
         return []
 
@@ -112,9 +123,9 @@ class ComposerPlayer:
             return []
         sounding = np.flatnonzero(states != SILENT)
         kept = set(sounding[::-1][:self.lines].tolist())
-        events = [NoteEvent("off", self._pitch(column)) for column in sorted(self._voiced)
+        events = [NoteEvent(NoteKind.OFF, self._pitch(column)) for column in sorted(self._voiced)
                   if column not in kept or states[column] == ONSET]
-        events += [NoteEvent("on", self._pitch(column), COMPOSED_VELOCITY)
+        events += [NoteEvent(NoteKind.ON, self._pitch(column), COMPOSED_VELOCITY)
                    for column in sorted(kept)
                    if column not in self._voiced or states[column] == ONSET]
         self._voiced = kept
@@ -124,6 +135,6 @@ class ComposerPlayer:
         return int(np.clip(self.lowest + column + self.transpose, 0, 127))
 
     def _release_all(self) -> list[NoteEvent]:
-        events = [NoteEvent("off", self._pitch(column)) for column in sorted(self._voiced)]
+        events = [NoteEvent(NoteKind.OFF, self._pitch(column)) for column in sorted(self._voiced)]
         self._voiced = set()
         return events

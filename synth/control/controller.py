@@ -8,12 +8,12 @@ from typing import Protocol
 
 import numpy as np
 
-from synth.composer.player import ComposeCommand
+from synth.composer.player import ComposeCommand, ComposeKind
 from synth.control.presets import PresetError, PresetStore
 from synth.grains.engine import GrainEngine
 from synth.grains.latent_space import LatentSpace, line_path, smooth_path
 from synth.grains.tables import point_cloud
-from synth.voice.notes import NoteEvent
+from synth.voice.notes import NoteEvent, NoteKind
 
 log = logging.getLogger("deepnote.controls")
 
@@ -98,24 +98,25 @@ class Controller:
                 self._play_path(self._path_source)
         elif address == "/panic":
             self.engine.silence()
-            self._to_voice(NoteEvent("silence"))
+            self._to_voice(NoteEvent(NoteKind.SILENCE))
         elif address == "/note":
-            kind = "on" if values[1] > 0 else "off"
+            kind = NoteKind.ON if values[1] > 0 else NoteKind.OFF
             self._to_voice(NoteEvent(kind, int(values[0]), int(values[1])))
         elif address == "/note/sustain":
-            self._to_voice(NoteEvent("sustain", value=127 * int(values[0])))
+            self._to_voice(NoteEvent(NoteKind.SUSTAIN, value=127 * int(values[0])))
         elif address == "/note/all_off":
-            self._to_voice(NoteEvent("all_off"))
+            self._to_voice(NoteEvent(NoteKind.ALL_OFF))
         elif address == "/voice/volume":
             self.voice_volume = float(values[0])
             if self.voice is not None:
                 self.voice.set_volume(self.voice_volume)
         elif address == "/compose/play":
-            self._to_voice(ComposeCommand("play", float(values[0]) if values else 0.0))
+            self._to_voice(ComposeCommand(ComposeKind.PLAY, float(values[0]) if values else 0.0))
         elif address == "/compose/stop":
-            self._to_voice(ComposeCommand("stop"))
+            self._to_voice(ComposeCommand(ComposeKind.STOP))
         elif address.startswith("/compose/"):
-            self._to_voice(ComposeCommand(address.removeprefix("/compose/"), float(values[0])))
+            self._to_voice(ComposeCommand(ComposeKind(address.removeprefix("/compose/")),
+                                          float(values[0])))
         elif address == "/preset/save":
             self._save_preset(str(values[0]))
         elif address == "/preset/load":
@@ -126,7 +127,7 @@ class Controller:
     def _to_voice(self, event: NoteEvent | ComposeCommand) -> None:
         if self.voice is not None:
             self.voice.send(event)
-        elif event.kind != "silence":
+        elif event.kind != NoteKind.SILENCE:
             log.debug("no voice loaded; %s ignored", event.kind)
 
     def snapshot(self) -> list[tuple[str, tuple]]:

@@ -13,7 +13,7 @@ import time
 import mido
 import rtmidi
 
-from synth.voice.notes import NoteEvent, event_from_message
+from synth.voice.notes import NoteEvent, NoteKind, event_from_message
 from synth.workers import c_stderr_muted
 
 log = logging.getLogger("deepnote.midi")
@@ -87,7 +87,7 @@ class MidiInput:
                 log.warning("MIDI input %r went away: all notes off; waiting for it to "
                             "come back", self.connected_name)
                 self._close()
-                events.append(NoteEvent("all_off"))
+                events.append(NoteEvent(NoteKind.ALL_OFF))
             elif self._port is None:
                 self._open_if_present(log_missing=False)
         return events

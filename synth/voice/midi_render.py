@@ -14,7 +14,7 @@ from synth.contract.model_file import KIND_VOICE, ModelFileError, read_metadata,
 from synth.contract.torchscript import load_torchscript
 from synth.files import atomic_output, audio_format
 from synth.voice.mixer import VoiceMixer
-from synth.voice.notes import NoteEvent, apply_event, event_from_message
+from synth.voice.notes import NoteEvent, NoteKind, apply_event, event_from_message
 
 CEILING = 10 ** (-1.05 / 20)
 TAIL_SECONDS = 0.5
@@ -40,7 +40,7 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     validate_metadata(metadata, source=str(voice_path), expected_kind=KIND_VOICE)
     rate, cap = metadata["sample_rate"], metadata["counter_cap"]
     events = read_midi_events(midi_path, rate)
-    if not any(event.kind == "on" for _, event in events):
+    if not any(event.kind == NoteKind.ON for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
     mixer = VoiceMixer(load_torchscript(voice_path), metadata, seed)
     block = metadata["frame_size"]
@@ -58,5 +58,5 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> 
     with atomic_output(out) as partial:
         written = audio_format(out)
         soundfile.write(partial, mix, rate, format=written.format, subtype=written.subtype)
-    return {"seconds": total / rate, "notes": sum(event.kind == "on" for _, event in events),
+    return {"seconds": total / rate, "notes": sum(event.kind == NoteKind.ON for _, event in events),
             "voices_taken_over": mixer.allocator.steals}

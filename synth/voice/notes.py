@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 import mido
 import numpy as np
@@ -29,9 +30,19 @@ log = logging.getLogger("deepnote.voice")
 SUSTAIN_CONTROL, ALL_SOUND_OFF_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 120, 123
 
 
+class NoteKind(StrEnum):
+    """What a voice event does."""
+
+    ON = "on"
+    OFF = "off"
+    SUSTAIN = "sustain"  # value: the pedal, 0..127
+    ALL_OFF = "all_off"  # release every note (each ends naturally)
+    SILENCE = "silence"  # stop every voice now
+
+
 @dataclass(frozen=True)
 class NoteEvent:
-    kind: str  # "on", "off", "sustain", "all_off", "silence"
+    kind: NoteKind
     pitch: int = 0
     value: int = 0
 
@@ -39,29 +50,29 @@ class NoteEvent:
 def event_from_message(message: mido.Message) -> NoteEvent | None:
     """The voice's reading of a MIDI message (any channel); None for what it ignores."""
     if message.type == "note_on" and message.velocity > 0:
-        return NoteEvent("on", message.note, message.velocity)
+        return NoteEvent(NoteKind.ON, message.note, message.velocity)
     if message.type in ("note_on", "note_off"):
-        return NoteEvent("off", message.note)
+        return NoteEvent(NoteKind.OFF, message.note)
     if message.type == "control_change":
         if message.control == SUSTAIN_CONTROL:
-            return NoteEvent("sustain", value=message.value)
+            return NoteEvent(NoteKind.SUSTAIN, value=message.value)
         if message.control == ALL_NOTES_OFF_CONTROL:
-            return NoteEvent("all_off")
+            return NoteEvent(NoteKind.ALL_OFF)
         if message.control == ALL_SOUND_OFF_CONTROL:
-            return NoteEvent("silence")
+            return NoteEvent(NoteKind.SILENCE)
     return None
 
 
 def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
-    if event.kind == "on":
+    if event.kind == NoteKind.ON:
         allocator.note_on(event.pitch, event.value)
-    elif event.kind == "off":
+    elif event.kind == NoteKind.OFF:
         allocator.note_off(event.pitch)
-    elif event.kind == "sustain":
+    elif event.kind == NoteKind.SUSTAIN:
         allocator.set_sustain(event.value >= 64)
-    elif event.kind == "all_off":
+    elif event.kind == NoteKind.ALL_OFF:
         allocator.all_notes_off()
-    elif event.kind == "silence":
+    elif event.kind == NoteKind.SILENCE:
         allocator.silence()
 
 
