@@ -19,7 +19,7 @@ from training.core.checkpoint import load_checkpoint
 from training.grains.export import NN_TILDE_TEST_LENGTH
 from training.grains.task import GRAIN_PRESETS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import torch
 from synth.contract.model_file import read_metadata
 from synth.contract.torchscript import load_torchscript
 from synth.voicebank.open import open_voice_bank
-from tests.test_voice_model import _fast_bank
+from tests.training.test_voice_model import _fast_bank
 from training.cli import export_main, train_main
 from training.core.run_folder import RunError
 from training.core.warm_start import starting_state

@@ -1,0 +1,1 @@
+"""What the shipped model files and their cards promise, checked on the files themselves."""

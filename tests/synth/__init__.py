@@ -1,0 +1,1 @@
+"""Tests of the stage runtime: control surface, grains engine, voice, processes, outputs."""

@@ -1,0 +1,1 @@
+"""Tests of the training package: datasets, networks, loops, evaluation and export."""
