@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import torch
 
-from training.core.sampling import gumbel_max
+from training.voice.generation import SampledGenerator
 from training.voice.quantize import dequantize, quantize
 from training.voice.samplernn import SampleRNN, held_counter
 
 
-class VoiceGenerator:
+class VoiceGenerator(SampledGenerator):
     def __init__(self, model: SampleRNN, batch: int = 1, temperature: float = 1.0,
                  seed: int = 0, held_offset: float = 0.0) -> None:
         self.model = model.eval()
@@ -57,18 +57,3 @@ class VoiceGenerator:
         """Append the chosen (or, teacher-forced, the true) sample classes [B]."""
         self.history = torch.cat([self.history[:, 1:], classes[:, None]], dim=1)
         self.position += 1
-
-    @torch.no_grad()
-    def generate(self, condition: torch.Tensor) -> torch.Tensor:
-        """Sample classes [B, N] for conditioning [B, N, 3], continuing the current state."""
-        chosen = []
-        for index in range(condition.shape[1]):
-            logits = self.step_logits(condition[:, index])
-            uniform = torch.rand(logits.shape, generator=self._random)
-            classes = gumbel_max(logits, uniform, self.temperature)
-            self.push(classes)
-            chosen.append(classes)
-        return torch.stack(chosen, dim=1)
-
-    def audio(self, classes: torch.Tensor) -> torch.Tensor:
-        return dequantize(classes, self.model.levels, self.model.quantization)

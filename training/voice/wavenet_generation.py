@@ -11,38 +11,18 @@ from __future__ import annotations
 
 import torch
 
-from training.core.sampling import gumbel_max
-from training.voice.quantize import dequantize, quantize
+from training.voice.generation import SampledGenerator
+from training.voice.quantize import quantize
 from training.voice.wavenet import WaveNet
 
 
-class _Sampling:
+class _Sampling(SampledGenerator):
     def __init__(self, model: WaveNet, temperature: float, seed: int) -> None:
         self.model = model.eval()
         self.temperature = temperature
         self._random = torch.Generator().manual_seed(seed)
         self.silence = int(quantize(torch.zeros(()), model.levels, model.quantization))
 
-    def step_logits(self, condition: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
-
-    def push(self, classes: torch.Tensor) -> None:
-        raise NotImplementedError
-
-    @torch.no_grad()
-    def generate(self, condition: torch.Tensor) -> torch.Tensor:
-        """Sample classes [B, N] for conditioning [B, N, F], continuing the current state."""
-        chosen = []
-        for index in range(condition.shape[1]):
-            logits = self.step_logits(condition[:, index])
-            uniform = torch.rand(logits.shape, generator=self._random)
-            classes = gumbel_max(logits, uniform, self.temperature)
-            self.push(classes)
-            chosen.append(classes)
-        return torch.stack(chosen, dim=1)
-
-    def audio(self, classes: torch.Tensor) -> torch.Tensor:
-        return dequantize(classes, self.model.levels, self.model.quantization)
 
 
 class NaiveWaveNetGenerator(_Sampling):
