@@ -15,7 +15,7 @@ from typing import Any
 from synth.control.controller import Controller
 from synth.control.listener import OscListener
 from synth.control.presets import PresetStore, default_preset_directory
-from synth.control.state_reply import reply_address, state_datagram
+from synth.control.state_reply import state_datagram
 from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
@@ -157,14 +157,12 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
     (it may have been restarted)."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
                             socket.SOCK_DGRAM)
+    controller.state_replier = functools.partial(_reply_state, replies, controller)
     while not stop.raised:
         if not server.getIsStarted():  # pyo stops itself when JACK goes away
             break
         for address, values, sender in listener.receive(CONTROL_PERIOD_SECONDS):
-            if address == "/state":
-                _reply_state(replies, controller, reply_address(sender, values))
-            else:
-                controller.apply(address, values)
+            controller.apply(address, values, sender)
         now = time.monotonic()
         decoder.poll(functools.partial(engine.offer_table, now=now))
         engine.tick(now)

@@ -1,5 +1,7 @@
-"""The OSC address table: the one definition the listener, ``--osc-help``, the README and the
-Pd/Max patch tests read. Each address validates its own arguments."""
+"""The OSC address table: the one definition the listener, the controller, presets,
+``--osc-help``, the README and the Pd/Max patch tests read. Each address validates its own
+arguments and names the controller method that plays it, so a new address is one entry here
+(and, for a new kind of effect, one ``Controller`` method)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,11 @@ class Coalescing(Enum):
 
 @dataclass(frozen=True)
 class Address:
-    """An address, the arguments it takes, how it is coalesced and whether presets hold it.
+    """An address, the arguments it takes, how it is coalesced, whether presets hold it and
+    what plays it: ``handler`` names a ``Controller`` method taking ``(address, values)``;
+    ``control`` names the granulator control it sets, for the ``set_grain_control`` handler;
+    ``sets_source`` marks the addresses that choose what the granulator plays (the one a
+    preset replays).
 
     ``fields`` is the group of arguments; it repeats between ``min_groups`` and
     ``max_groups`` times (1 and 1 for a fixed list). The last ``optional`` fields of a
@@ -48,11 +54,14 @@ class Address:
     path: str
     fields: tuple[Field, ...]
     effect: str
+    handler: str
     min_groups: int = 1
     max_groups: int = 1
     optional: int = 0
     coalescing: Coalescing = Coalescing.LATEST
     in_presets: bool = True
+    control: str = ""
+    sets_source: bool = False
 
     @property
     def argument_counts(self) -> tuple[int, int]:
@@ -139,67 +148,84 @@ _RAW = Field("z", -20.0, 20.0)
 
 ADDRESSES: tuple[Address, ...] = (
     Address("/latent", (_QUANTILE,), "latent point; each value a quantile of the training "
-            "latents along that dimension (0.5 = typical)", LATENT_DIM, LATENT_DIM),
-    Address("/latent/z", (_RAW,), "latent point in raw coordinates", LATENT_DIM, LATENT_DIM),
+            "latents along that dimension (0.5 = typical)", "play_quantiles",
+            min_groups=LATENT_DIM, max_groups=LATENT_DIM, sets_source=True),
+    Address("/latent/z", (_RAW,), "latent point in raw coordinates", "play_raw",
+            min_groups=LATENT_DIM, max_groups=LATENT_DIM, sets_source=True),
     Address("/latent/dim", (Field("i", 0, LATENT_DIM - 1, integer=True), _QUANTILE),
             "move one dimension of the point playing (to a quantile), keeping the others",
-            coalescing=Coalescing.PER_INDEX),
+            "move_dimension", coalescing=Coalescing.PER_INDEX),
     Address("/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
             "point on the plane of the first two principal axes of the training latents "
-            "(0..1 spans their 1st..99th percentiles)"),
+            "(0..1 spans their 1st..99th percentiles)", "play_xy", sets_source=True),
     Address("/trajectory/line", (_RAW,), "the prototype's path: a straight line from -z to "
-            "+z through the origin", LATENT_DIM, LATENT_DIM),
+            "+z through the origin", "play_line", min_groups=LATENT_DIM,
+            max_groups=LATENT_DIM, sets_source=True),
     Address("/trajectory/points", (_QUANTILE,), "smooth path through k latent points "
-            "(quantiles, like /latent); 16 values per point", 2 * LATENT_DIM,
-            64 * LATENT_DIM),
+            "(quantiles, like /latent); 16 values per point", "play_points_path",
+            min_groups=2 * LATENT_DIM, max_groups=64 * LATENT_DIM, sets_source=True),
     Address("/trajectory/xy", (Field("x", 0.0, 1.0), Field("y", 0.0, 1.0)),
-            "smooth path through k points of the /xy plane (what a drawn path sends)", 2, 256),
+            "smooth path through k points of the /xy plane (what a drawn path sends)",
+            "play_xy_path", min_groups=2, max_groups=256, sets_source=True),
     Address("/trajectory/grains", (Field("n", 2, 512, integer=True),),
-            "grains rendered along a path (default 64); re-renders the current path"),
+            "grains rendered along a path (default 64); re-renders the current path",
+            "set_path_grains"),
     Address("/scan/speed", (Field("speed", -4.0, 4.0),),
             "playback speed along a rendered path: 1 = the path's own duration, "
-            "0 = frozen (use /grain/pos), negative = backwards"),
+            "0 = frozen (use /grain/pos), negative = backwards", "set_grain_control",
+            control="scan_speed"),
     Address("/grain/pos", (Field("pos", 0.0, 1.0),), "read position in the grain table "
-            "(offset along the path while scanning)"),
+            "(offset along the path while scanning)", "set_grain_control", control="pos"),
     Address("/grain/pitch", (Field("ratio", 0.125, 8.0),), "transposition ratio; "
-            "1 = the model's own pitch"),
-    Address("/grain/dur", (Field("seconds", 0.005, 1.0),), "duration of each grain"),
-    Address("/grain/density", (Field("per_second", 1.0, 400.0),), "grains started per second"),
+            "1 = the model's own pitch", "set_grain_control", control="pitch"),
+    Address("/grain/dur", (Field("seconds", 0.005, 1.0),), "duration of each grain",
+            "set_grain_control", control="dur"),
+    Address("/grain/density", (Field("per_second", 1.0, 400.0),), "grains started per second",
+            "set_grain_control", control="density"),
     Address("/grain/jitter", (Field("amount", 0.0, 1.0),), "random spread of grain "
-            "positions (fraction of the table)"),
-    Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)"),
+            "positions (fraction of the table)", "set_grain_control", control="jitter"),
+    Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)",
+            "set_grain_control", control="volume"),
     Address("/panic", (), "silence now: volume to 0 (send /volume to play again) and every "
-            "voice note stopped", coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+            "voice note stopped", "panic", coalescing=Coalescing.EVERY_REQUEST,
+            in_presets=False),
     Address("/note", (Field("note", 0, 127, integer=True),
                       Field("velocity", 0, 127, integer=True)),
             "play a note on the voice (velocity 0 = note off), like a MIDI note-on",
-            coalescing=Coalescing.EVERY_EVENT),
+            "play_note", coalescing=Coalescing.EVERY_EVENT),
     Address("/note/sustain", (Field("down", 0, 1, integer=True),),
-            "sustain pedal for the voice: 1 = down, 0 = up", coalescing=Coalescing.EVERY_EVENT),
-    Address("/note/all_off", (), "release every voice note (each ends naturally)",
+            "sustain pedal for the voice: 1 = down, 0 = up", "sustain",
             coalescing=Coalescing.EVERY_EVENT),
-    Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)"),
+    Address("/note/all_off", (), "release every voice note (each ends naturally)",
+            "release_all_notes", coalescing=Coalescing.EVERY_EVENT),
+    Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)",
+            "set_voice_volume"),
     Address("/compose/play", (Field("bars", 0, 64, integer=True),), "the composer "
             "improvises on the voice (restarting if it was playing); bars = phrase length, "
-            "0 or none = until /compose/stop", optional=1, coalescing=Coalescing.EVERY_EVENT),
-    Address("/compose/stop", (), "stop composing; its notes are released",
+            "0 or none = until /compose/stop", "compose_play", optional=1,
             coalescing=Coalescing.EVERY_EVENT),
-    Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)"),
+    Address("/compose/stop", (), "stop composing; its notes are released", "compose_stop",
+            coalescing=Coalescing.EVERY_EVENT),
+    Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)",
+            "compose_setting"),
     Address("/compose/temperature", (Field("temperature", 0.1, 3.0),), "composer "
-            "sampling temperature: lower is sparser, higher denser and wilder (default 0.4)"),
+            "sampling temperature: lower is sparser, higher denser and wilder (default 0.4)",
+            "compose_setting"),
     Address("/compose/lines", (Field("lines", 1, 4, integer=True),), "how many of the "
-            "composition's highest notes the voice plays at once (default 1: the melody)"),
+            "composition's highest notes the voice plays at once (default 1: the melody)",
+            "compose_setting"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
-            "(latent point or path, granulator, volume) under a name",
+            "(latent point or path, granulator, volume) under a name", "save_preset",
             coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
     Address("/preset/load", (Field("name", text=True),), "restore a stored state",
-            coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+            "recall_preset", coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
     Address("/state", (Field("reply_port", 1, 65535, integer=True),), "reply with the "
             "current state as /state/... messages, to the sender's port or reply_port",
-            optional=1, coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+            "reply_state", optional=1, coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
 )
 
 ADDRESS_BY_PATH: dict[str, Address] = {address.path: address for address in ADDRESSES}
+GRAIN_CONTROLS: tuple[Address, ...] = tuple(a for a in ADDRESSES if a.control)
 
 
 def validate_message(path: str, arguments: tuple | list) -> tuple:

@@ -9,6 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from synth.composer.player import ComposeCommand, ComposeKind
+from synth.control.addresses import ADDRESS_BY_PATH, GRAIN_CONTROLS, Address
 from synth.control.presets import PresetError, PresetStore
 from synth.grains.engine import GrainEngine
 from synth.grains.latent_space import LatentSpace, line_path, smooth_path
@@ -19,19 +20,7 @@ log = logging.getLogger("deepnote.controls")
 
 DEFAULT_PATH_GRAINS = 64
 DEFAULT_VOICE_VOLUME = 0.7
-_GRAIN_CONTROLS = {
-    "/grain/pos": "pos",
-    "/grain/pitch": "pitch",
-    "/grain/dur": "dur",
-    "/grain/density": "density",
-    "/grain/jitter": "jitter",
-    "/volume": "volume",
-    "/scan/speed": "scan_speed",
-}
-
-
-_SOURCES = ("/latent", "/latent/z", "/xy", "/trajectory/line", "/trajectory/points",
-            "/trajectory/xy")
+StateReplier = Callable[[tuple[str, int]], None]  # sends /state to a destination
 
 
 class VoiceSink(Protocol):
@@ -62,67 +51,98 @@ class Controller:
         self.presets = presets
         self.voice = voice
         self.voice_volume = DEFAULT_VOICE_VOLUME
+        self.state_replier: StateReplier | None = None
+        self.sender: tuple[str, int] | None = None  # where the message being played came from
 
     def play_typical(self) -> None:
         """What plays before any control arrives: the median latent point."""
         self._play_point(self.point)
 
-    def apply(self, address: str, values: tuple) -> None:
-        if address in _SOURCES:
-            self.source = (address, values)
-        if address in _GRAIN_CONTROLS:
-            self.engine.set_control(_GRAIN_CONTROLS[address], values[0])
-        elif address == "/latent":
-            self._play_point(self.space.from_quantiles(np.asarray(values, dtype=np.float64)))
-        elif address == "/latent/z":
-            self._play_point(np.asarray(values, dtype=np.float64))
-        elif address == "/latent/dim":
-            # one dimension of the point playing, whatever set it (/xy, /latent/z, a preset)
-            moved = self.space.with_quantile(self.point, int(values[0]), float(values[1]))
-            self.source = ("/latent/z", tuple(float(z) for z in moved))
-            self._play_point(moved)
-        elif address == "/xy":
-            self._play_point(self.space.from_xy(np.asarray(values)))
-        elif address == "/trajectory/line":
-            end = np.asarray(values, dtype=np.float64)
-            self._play_path(lambda count: line_path(end, count))
-        elif address == "/trajectory/points":
-            points = self.space.from_quantiles(np.reshape(values, (-1, self.space.dim)))
-            self._play_path(lambda count: smooth_path(points, count))
-        elif address == "/trajectory/xy":
-            points = self.space.from_xy(np.reshape(values, (-1, 2)))
-            self._play_path(lambda count: smooth_path(points, count))
-        elif address == "/trajectory/grains":
-            self.path_grains = int(values[0])
-            if self._path_source is not None:
-                self._play_path(self._path_source)
-        elif address == "/panic":
-            self.engine.silence()
-            self._to_voice(NoteEvent(NoteKind.SILENCE))
-        elif address == "/note":
-            kind = NoteKind.ON if values[1] > 0 else NoteKind.OFF
-            self._to_voice(NoteEvent(kind, int(values[0]), int(values[1])))
-        elif address == "/note/sustain":
-            self._to_voice(NoteEvent(NoteKind.SUSTAIN, value=127 * int(values[0])))
-        elif address == "/note/all_off":
-            self._to_voice(NoteEvent(NoteKind.ALL_OFF))
-        elif address == "/voice/volume":
-            self.voice_volume = float(values[0])
-            if self.voice is not None:
-                self.voice.set_volume(self.voice_volume)
-        elif address == "/compose/play":
-            self._to_voice(ComposeCommand(ComposeKind.PLAY, float(values[0]) if values else 0.0))
-        elif address == "/compose/stop":
-            self._to_voice(ComposeCommand(ComposeKind.STOP))
-        elif address.startswith("/compose/"):
-            self._to_voice(ComposeCommand(ComposeKind(address.removeprefix("/compose/")),
-                                          float(values[0])))
-        elif address == "/preset/save":
-            self._save_preset(str(values[0]))
-        elif address == "/preset/load":
-            self.load_preset(str(values[0]))
-        else:
-            log.debug("no handler for %s", address)
+    def apply(self, path: str, values: tuple, sender: tuple[str, int] | None = None) -> None:
+        """Play one validated message; the address table names the method that does."""
+        address = ADDRESS_BY_PATH[path]
+        if address.sets_source:
+            self.source = (path, values)
+        self.sender = sender
+        handler: Callable[[Address, tuple], None] = getattr(self, address.handler)
+        handler(address, values)
+
+    def play_quantiles(self, address: Address, values: tuple) -> None:
+        self._play_point(self.space.from_quantiles(np.asarray(values, dtype=np.float64)))
+
+    def play_raw(self, address: Address, values: tuple) -> None:
+        self._play_point(np.asarray(values, dtype=np.float64))
+
+    def move_dimension(self, address: Address, values: tuple) -> None:
+        # one dimension of the point playing, whatever set it (/xy, /latent/z, a preset)
+        moved = self.space.with_quantile(self.point, int(values[0]), float(values[1]))
+        self.source = ("/latent/z", tuple(float(z) for z in moved))
+        self._play_point(moved)
+
+    def play_xy(self, address: Address, values: tuple) -> None:
+        self._play_point(self.space.from_xy(np.asarray(values)))
+
+    def play_line(self, address: Address, values: tuple) -> None:
+        end = np.asarray(values, dtype=np.float64)
+        self._play_path(lambda count: line_path(end, count))
+
+    def play_points_path(self, address: Address, values: tuple) -> None:
+        points = self.space.from_quantiles(np.reshape(values, (-1, self.space.dim)))
+        self._play_path(lambda count: smooth_path(points, count))
+
+    def play_xy_path(self, address: Address, values: tuple) -> None:
+        points = self.space.from_xy(np.reshape(values, (-1, 2)))
+        self._play_path(lambda count: smooth_path(points, count))
+
+    def set_path_grains(self, address: Address, values: tuple) -> None:
+        self.path_grains = int(values[0])
+        if self._path_source is not None:
+            self._play_path(self._path_source)
+
+    def set_grain_control(self, address: Address, values: tuple) -> None:
+        self.engine.set_control(address.control, values[0])
+
+    def panic(self, address: Address, values: tuple) -> None:
+        self.engine.silence()
+        self._to_voice(NoteEvent(NoteKind.SILENCE))
+
+    def play_note(self, address: Address, values: tuple) -> None:
+        kind = NoteKind.ON if values[1] > 0 else NoteKind.OFF
+        self._to_voice(NoteEvent(kind, int(values[0]), int(values[1])))
+
+    def sustain(self, address: Address, values: tuple) -> None:
+        self._to_voice(NoteEvent(NoteKind.SUSTAIN, value=127 * int(values[0])))
+
+    def release_all_notes(self, address: Address, values: tuple) -> None:
+        self._to_voice(NoteEvent(NoteKind.ALL_OFF))
+
+    def set_voice_volume(self, address: Address, values: tuple) -> None:
+        self.voice_volume = float(values[0])
+        if self.voice is not None:
+            self.voice.set_volume(self.voice_volume)
+
+    def compose_play(self, address: Address, values: tuple) -> None:
+        self._to_voice(ComposeCommand(ComposeKind.PLAY, float(values[0]) if values else 0.0))
+
+    def compose_stop(self, address: Address, values: tuple) -> None:
+        self._to_voice(ComposeCommand(ComposeKind.STOP))
+
+    def compose_setting(self, address: Address, values: tuple) -> None:
+        kind = ComposeKind(address.path.removeprefix("/compose/"))
+        self._to_voice(ComposeCommand(kind, float(values[0])))
+
+    def save_preset(self, address: Address, values: tuple) -> None:
+        self._save_preset(str(values[0]))
+
+    def recall_preset(self, address: Address, values: tuple) -> None:
+        self.load_preset(str(values[0]))
+
+    def reply_state(self, address: Address, values: tuple) -> None:
+        """To the sender's own port, unless the request named a reply port."""
+        if self.state_replier is None or self.sender is None:
+            log.debug("/state has no one to answer here")
+            return
+        self.state_replier((self.sender[0], int(values[0])) if values else self.sender)
 
     def _to_voice(self, event: NoteEvent | ComposeCommand) -> None:
         if self.voice is not None:
@@ -136,7 +156,7 @@ class Controller:
         return [
             ("/trajectory/grains", (self.path_grains,)),
             self.source,
-            *[(address, (getattr(controls, name),)) for address, name in _GRAIN_CONTROLS.items()],
+            *[(address.path, (getattr(controls, address.control),)) for address in GRAIN_CONTROLS],
             ("/voice/volume", (self.voice_volume,)),
         ]
 

@@ -21,11 +21,6 @@ def state_datagram(controller: Controller) -> bytes:
     return bundle.build().dgram
 
 
-def reply_address(sender: tuple[str, int], values: tuple) -> tuple[str, int]:
-    """The sender's own port, unless the request named a reply port."""
-    return (sender[0], int(values[0])) if values else (sender[0], sender[1])
-
-
 def _message(address: str, values: tuple) -> OscMessage:
     builder = OscMessageBuilder(address)
     for value in values:

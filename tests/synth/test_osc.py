@@ -209,3 +209,21 @@ def test_each_address_says_how_it_is_coalesced_and_whether_presets_hold_it():
     assert coalescing_key("/note", (60, 100), sender) != coalescing_key("/note", (60, 100), sender)
     assert {a.path for a in ADDRESSES if not a.in_presets} == {
         "/preset/save", "/preset/load", "/state", "/panic"}
+
+
+def test_every_address_names_the_controller_method_that_plays_it():
+    import dataclasses
+    import inspect
+
+    from synth.control.controller import Controller
+    from synth.grains.engine import GrainControls
+
+    engine_controls = {field.name for field in dataclasses.fields(GrainControls)}
+    for address in ADDRESSES:
+        method = getattr(Controller, address.handler, None)
+        assert callable(method), f"{address.path}: no Controller.{address.handler}"
+        assert list(inspect.signature(method).parameters) == ["self", "address", "values"], \
+            address.path
+        assert (address.handler == "set_grain_control") == bool(address.control), address.path
+        if address.control:
+            assert address.control in engine_controls, address.path
