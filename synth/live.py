@@ -112,7 +112,7 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
             log.info("stopped while starting")
             return 0
         listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
-                                   settings.allowed_senders)
+                               settings.allowed_senders)
         engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
                              table_samples(metadata),
                              voice=voice.output if voice is not None else None)
@@ -130,8 +130,7 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
                  settings.osc_host, listener.port)
         log.info("decoder pid %s, OSC listener pid %s, voice pid %s", decoder.worker_pid,
                  listener.pid, voice.worker_pid if voice is not None else "-")
-        listener = _control_loop(stop, listener, settings, decoder, engine, controller,
-                                 server, voice)
+        _control_loop(stop, listener, settings, decoder, engine, controller, server, voice)
         if not stop.raised:
             log.error("the %s audio server stopped under the synth; exiting", settings.audio)
             return 1
@@ -152,9 +151,8 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
 
 def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
                   decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
-                  server: pyo.Server, voice: VoicePlayer | None) -> OscListener:
-    """Run until SIGINT/SIGTERM or until the audio server stops; returns the listener in use
-    (it may have been restarted)."""
+                  server: pyo.Server, voice: VoicePlayer | None) -> None:
+    """Run until SIGINT/SIGTERM or until the audio server stops."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
                             socket.SOCK_DGRAM)
     controller.state_replier = functools.partial(_reply_state, replies, controller)
@@ -171,13 +169,9 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
             voice.publish_read_position()
             voice.report_underruns(now)
             voice.ensure_alive()
-        if not listener.alive and not stop.raised:
-            log.warning("the OSC listener (pid %s) died; restarting it", listener.pid)
-            listener.close()
-            listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
-                                   settings.allowed_senders)
+        if not stop.raised:
+            listener.restart_if_dead()
     replies.close()
-    return listener
 
 
 def _reply_state(replies: socket.socket, controller: Controller,

@@ -39,6 +39,7 @@ def c_stderr_muted() -> Iterator[None]:
 @dataclass(frozen=True)
 class WorkerReady:
     pid: int
+    detail: object = None  # what a worker reports on starting (the OSC listener: its port)
 
 
 @dataclass(frozen=True)
@@ -47,27 +48,30 @@ class WorkerFailed:
 
 
 def wait_for_worker(process: mp.process.BaseProcess, results: mp.Queue, what: str,
-                    timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
-    """Block until a worker says WorkerReady (True), or until ``cancelled()`` (False: the
-    synth is being stopped while it starts); ModelFileError (one line) if it fails, dies
-    or takes longer than ``timeout``. ``what`` names it: "<model>: the voice worker"."""
+                    timeout: float, cancelled: Callable[[], bool] = lambda: False,
+                    failure: type[Exception] | None = None) -> WorkerReady | None:
+    """Block until a worker says WorkerReady (returned), or until ``cancelled()`` (None: the
+    synth is being stopped while it starts); ``failure`` (ModelFileError unless named), with
+    one line, if it fails, dies or takes longer than ``timeout``. ``what`` names it:
+    "<model>: the voice worker"."""
     from synth.contract.model_file import ModelFileError
 
+    error = failure or ModelFileError
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if cancelled():
-            return False
+            return None
         try:
             message = results.get(timeout=0.1)
         except queue.Empty:
             if not process.is_alive():
-                raise ModelFileError(f"{what} died while loading it") from None
+                raise error(f"{what} died while starting") from None
             continue
         if isinstance(message, WorkerFailed):
-            raise ModelFileError(message.reason)
+            raise error(message.reason)
         if isinstance(message, WorkerReady):
-            return True
-    raise ModelFileError(f"{what} did not start in time")
+            return message
+    raise error(f"{what} did not start in time")
 
 
 class WorkerProcess:
@@ -105,11 +109,16 @@ class WorkerProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
-    def wait_ready(self, timeout: float, cancelled: Callable[[], bool] = lambda: False) -> bool:
-        """Block until the worker says it is ready (True) or ``cancelled()`` (False);
-        ModelFileError (one line) if it cannot start."""
+    def wait_ready(self, timeout: float, cancelled: Callable[[], bool] = lambda: False,
+                   failure: type[Exception] | None = None) -> WorkerReady | None:
+        """Block until the worker says it is ready (its WorkerReady) or ``cancelled()``
+        (None); ``failure`` (ModelFileError unless named), one line, if it cannot start."""
         return wait_for_worker(self._process, self.channels["results"], self.description,
-                               timeout, cancelled)
+                               timeout, cancelled, failure)
+
+    @property
+    def alive(self) -> bool:
+        return self._process.is_alive()
 
     def restart_if_dead(self, consequence: str) -> bool:
         """Start a new worker if this one died (at most once every RESTART_BACKOFF_SECONDS,

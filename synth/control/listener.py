@@ -12,10 +12,10 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
+import queue
 import socket
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 
 from synth.control.addresses import (
     ADDRESS_BY_PATH,
@@ -25,24 +25,14 @@ from synth.control.addresses import (
 )
 from synth.control.datagram import MalformedDatagram, parse_datagram
 from synth.control.network_policy import SenderPolicy
-from synth.workers import parent_is_gone
+from synth.workers import WorkerFailed, WorkerProcess, WorkerReady, parent_is_gone
 
 log = logging.getLogger("deepnote.osc")
 
 RECEIVE_BUFFER_BYTES = 8 * 1024 * 1024
 FLUSH_SECONDS = 0.002
+STARTUP_TIMEOUT = 30.0
 WARNING_INTERVAL_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class ListenerReady:
-    host: str
-    port: int
-
-
-@dataclass(frozen=True)
-class ListenerFailed:
-    reason: str
 
 
 @dataclass
@@ -80,17 +70,17 @@ def coalescing_key(address: str, values: tuple, sender: tuple[str, int]) -> tupl
     return (address,)
 
 
-def listener_main(host: str, port: int, connection: Connection, verbose: bool,
-                  allowed: tuple[str, ...] = ()) -> None:
-    """Entry point of the listener process."""
+def listener_main(host: str, port: int, verbose: bool, allowed: tuple[str, ...],
+                  commands: mp.Queue, results: mp.Queue, batches: mp.Queue) -> None:
+    """Entry point of the listener process (a WorkerProcess: any command means stop)."""
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="deepnote-synth: %(message)s")
     try:
         sock = open_socket(host, port)
     except OSError as error:
-        connection.send(ListenerFailed(f"cannot listen on {host}:{port}: {error.strerror}"))
+        results.put(WorkerFailed(f"cannot listen on {host}:{port}: {error.strerror}"))
         return
-    connection.send(ListenerReady(host, sock.getsockname()[1]))
+    results.put(WorkerReady(mp.current_process().pid or 0, sock.getsockname()[1]))
     refused = 0  # datagrams from senders outside --allow
     warnings = RateLimitedWarnings()
     policy = SenderPolicy(allowed)
@@ -111,15 +101,14 @@ def listener_main(host: str, port: int, connection: Connection, verbose: bool,
                 waiting.pop(key, None)
                 waiting[key] = (address, values, (sender[0], sender[1]))
         now = time.monotonic()
-        if waiting and now >= flush_at:
-            try:
-                connection.send(list(waiting.values()))
-            except (BrokenPipeError, OSError):
-                return  # the audio process is gone
+        if now < flush_at:
+            continue
+        flush_at = now + FLUSH_SECONDS
+        if waiting:
+            batches.put(list(waiting.values()))
             waiting.clear()
-            flush_at = now + FLUSH_SECONDS
-        if connection.poll():
-            return  # any word from the audio process means stop
+        if not commands.empty():
+            return
 
 
 def accept(datagram: bytes, sender: tuple,
@@ -160,45 +149,42 @@ class OscListener:
 
     def __init__(self, host: str, port: int, verbose: bool = False,
                  allowed: tuple[str, ...] = ()) -> None:
-        context = mp.get_context("spawn")
-        self._connection, child = context.Pipe(duplex=True)
-        self._process = context.Process(target=listener_main, name="deepnote-osc",
-                                        args=(host, port, child, verbose, allowed),
-                                        daemon=True)
-        self._process.start()
-        child.close()
-        if not self._connection.poll(30.0):
-            raise OSError(f"the OSC listener did not start on {host}:{port}")
-        message = self._connection.recv()
-        if isinstance(message, ListenerFailed):
-            self._process.join(timeout=2.0)
-            raise OSError(message.reason)
-        self.port = message.port
+        self._worker = WorkerProcess(
+            target=listener_main, args=(host, port, verbose, allowed),
+            channels=("commands", "results", "batches"), name="deepnote-osc",
+            description=f"the OSC listener on {host}:{port}")
+        ready = self._worker.wait_ready(STARTUP_TIMEOUT, failure=OSError)
+        assert ready is not None  # never cancelled
+        self.port = int(ready.detail)  # type: ignore[call-overload]
 
     def receive(self, timeout: float) -> list[Message]:
         """The next batch of valid (address, values, sender) messages, or an empty list."""
-        if not self._connection.poll(timeout):
-            return []
         try:
-            return self._connection.recv()
-        except EOFError:
+            return self._worker.channels["batches"].get(timeout=timeout)
+        except queue.Empty:
             return []
+
+    def restart_if_dead(self) -> bool:
+        """Start a new listener if this one died (with the workers' back-off), without
+        waiting for it: a later call logs whether it listens again. True if restarted."""
+        try:
+            report = self._worker.channels["results"].get_nowait()
+        except queue.Empty:
+            report = None
+        if isinstance(report, WorkerReady):
+            self.port = int(report.detail)  # type: ignore[call-overload]
+            log.info("the OSC listener listens again on port %d", self.port)
+        elif isinstance(report, WorkerFailed):
+            log.error("the OSC listener could not start again: %s", report.reason)
+        return self._worker.restart_if_dead("OSC messages are lost until it listens again")
 
     @property
     def pid(self) -> int | None:
-        return self._process.pid
+        return self._worker.pid
 
     @property
     def alive(self) -> bool:
-        return self._process.is_alive()
+        return self._worker.alive
 
     def close(self) -> None:
-        try:
-            self._connection.send("stop")
-        except (BrokenPipeError, OSError):
-            pass
-        self._process.join(timeout=2.0)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(timeout=2.0)
-        self._connection.close()
+        self._worker.close()

@@ -42,7 +42,7 @@ class GrainDecoder:
                    cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Block until the worker has loaded the model (True) or ``cancelled()`` (False);
         ModelFileError if it could not."""
-        return self._worker.wait_ready(timeout, cancelled)
+        return self._worker.wait_ready(timeout, cancelled) is not None
 
     def submit(self, latents: np.ndarray) -> int:
         """Ask for a table decoded from ``latents`` [grains, latent_dim]; returns its id."""

@@ -82,7 +82,7 @@ class VoicePlayer:
                    cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Block until the worker has loaded the voice (True) or ``cancelled()`` (False);
         ModelFileError if it could not."""
-        return self._worker.wait_ready(timeout, cancelled)
+        return self._worker.wait_ready(timeout, cancelled) is not None
 
     def send(self, event: NoteEvent | ComposeCommand) -> None:
         self._worker.channels["commands"].put(event)

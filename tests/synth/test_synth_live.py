@@ -207,6 +207,7 @@ def test_killed_listener_is_restarted_on_the_same_port(jack, shipped_model, tmp_
     try:
         os.kill(_logged_pid(synth, "OSC listener pid"), signal.SIGKILL)
         synth.wait_for("restarting it")
+        synth.wait_for(f"listens again on port {port}")
         time.sleep(1.0)
         before = record(jack, 1.0, tmp_path / "before.wav")
         oscsend(port, "/latent", "f" * 16, *FAR_LATENT.split())
