@@ -12,12 +12,11 @@ from pathlib import Path
 from synth import __version__
 from synth.arguments import OneLineParser, number, whole
 from synth.contract.model_file import (
-    KIND_COMPOSER,
-    KIND_GRAINS,
-    KIND_VOICE,
+    GrainModelInfo,
     ModelFileError,
-    read_metadata,
-    validate_metadata,
+    read_composer_model,
+    read_grain_model,
+    read_voice_model,
 )
 from synth.control.addresses import LATENT_DIM, address_table_text
 from synth.control.network_policy import PolicyError, check_listening_address, parse_allowed
@@ -114,14 +113,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _list_midi(args.midi_api)
     try:
         _check_arguments(args)
-        metadata = read_metadata(args.model)
-        validate_metadata(metadata, source=str(args.model), expected_kind=KIND_GRAINS)
-        if metadata["latent_dim"] != LATENT_DIM:
-            raise ModelFileError(f"{args.model}: latent dimension {metadata['latent_dim']}, "
+        model = read_grain_model(args.model)
+        if model.latent_dim != LATENT_DIM:
+            raise ModelFileError(f"{args.model}: latent dimension {model.latent_dim}, "
                                  f"but the OSC table speaks {LATENT_DIM}")
         if args.audio == "offline":
-            return _render(args, metadata)
-        return _play(args, metadata)
+            return _render(args, model)
+        return _play(args, model)
     except (ModelFileError, ScoreError, UsageError, PolicyError) as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2
@@ -189,8 +187,7 @@ def _choose_composer(args: argparse.Namespace) -> None:
             and args.audio != "offline" and DEFAULT_COMPOSER.is_file()):
         args.composer = DEFAULT_COMPOSER
     if args.composer is not None:
-        metadata = read_metadata(args.composer)
-        validate_metadata(metadata, source=str(args.composer), expected_kind=KIND_COMPOSER)
+        read_composer_model(args.composer)
 
 
 def _list_midi(api: str | None) -> int:
@@ -205,13 +202,7 @@ def _list_midi(api: str | None) -> int:
     return 0
 
 
-def _voice_metadata(path: Path) -> dict:
-    metadata = read_metadata(path)
-    validate_metadata(metadata, source=str(path), expected_kind=KIND_VOICE)
-    return metadata
-
-
-def _render(args: argparse.Namespace, metadata: dict) -> int:
+def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
     from synth.offline import RenderSettings, render_offline
 
     if args.midi_file:
@@ -229,18 +220,18 @@ def _render(args: argparse.Namespace, metadata: dict) -> int:
     settings = RenderSettings(model_path=args.model, out=args.render, duration=args.duration,
                               server_rate=args.sr, buffer_size=args.buffer, seed=args.seed,
                               preset_directory=args.preset_dir, preset=args.preset)
-    tables = render_offline(settings, metadata, events)
+    tables = render_offline(settings, model, events)
     log.info("wrote %s (%.1f s, %d grain tables)", args.render, args.duration, tables)
     return 0
 
 
-def _play(args: argparse.Namespace, metadata: dict) -> int:
+def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
     from synth.live import AudioUnavailable, LiveSettings, run_live
     from synth.voice.player import VoiceOptions
 
-    voice_options, voice_metadata = None, None
+    voice_options, voice_model = None, None
     if args.voice is not None:
-        voice_metadata = _voice_metadata(args.voice)
+        voice_model = read_voice_model(args.voice)
         voice_options = VoiceOptions(
             model_path=str(args.voice), lead_ms=args.voice_lead_ms,
             horizon_ms=args.voice_horizon_ms, midi_in=args.midi_in,
@@ -252,9 +243,9 @@ def _play(args: argparse.Namespace, metadata: dict) -> int:
         output_device=args.output_device, jack_name=args.jack_name, osc_host=args.osc_host,
         osc_port=args.osc_port, allowed_senders=parse_allowed(args.allow), seed=args.seed,
         verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset,
-        voice=voice_options, voice_metadata=voice_metadata)
+        voice=voice_options, voice_model=voice_model)
     try:
-        return run_live(settings, metadata)
+        return run_live(settings, model)
     except AudioUnavailable as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2

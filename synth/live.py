@@ -10,8 +10,8 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from synth.contract.model_file import GrainModelInfo, VoiceModelInfo
 from synth.control.controller import Controller
 from synth.control.listener import OscListener
 from synth.control.presets import PresetStore, default_preset_directory
@@ -48,7 +48,7 @@ class LiveSettings:
     preset_directory: Path | None = None
     preset: str | None = None
     voice: VoiceOptions | None = None
-    voice_metadata: dict[str, Any] | None = None
+    voice_model: VoiceModelInfo | None = None
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:
@@ -78,7 +78,7 @@ class _StopFlag:
         return self.raised
 
 
-def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
+def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
     check_output_device(settings.audio, settings.output_device)
     # From here on SIGINT/SIGTERM only raise a flag: a stop during start-up is seen between
     # steps (and while waiting for the workers), and everything started is closed.
@@ -102,10 +102,10 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
     listener: OscListener | None = None
     voice: VoicePlayer | None = None
     try:
-        decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
-                               metadata["grain_size"] // 2)
-        if settings.voice is not None and settings.voice_metadata is not None:
-            voice = VoicePlayer(settings.voice, settings.voice_metadata,
+        decoder = GrainDecoder(str(settings.model_path), table_samples(model),
+                               model.grain_size // 2)
+        if settings.voice is not None and settings.voice_model is not None:
+            voice = VoicePlayer(settings.voice, settings.voice_model,
                                 server.getSamplingRate())
         if not decoder.wait_ready(cancelled=stop.is_raised) or (
                 voice is not None and not voice.wait_ready(cancelled=stop.is_raised)):
@@ -113,11 +113,11 @@ def run_live(settings: LiveSettings, metadata: dict[str, Any]) -> int:
             return 0
         listener = OscListener(settings.osc_host, settings.osc_port, settings.verbose,
                                settings.allowed_senders)
-        engine = GrainEngine(metadata["sample_rate"], server.getSamplingRate(),
-                             table_samples(metadata),
+        engine = GrainEngine(model.sample_rate, server.getSamplingRate(),
+                             table_samples(model),
                              voice=voice.output if voice is not None else None)
         presets = PresetStore(settings.preset_directory or default_preset_directory())
-        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
+        controller = Controller(engine, LatentSpace(model), decoder.submit, settings.seed,
                                 presets, voice)
         # A Python thread holding the GIL delays pyo's audio callback; switch often.
         sys.setswitchinterval(0.0005)

@@ -11,10 +11,10 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import soundfile
 
+from synth.contract.model_file import GrainModelInfo
 from synth.control.controller import Controller
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.score import ScoreEvent
@@ -37,7 +37,7 @@ class RenderSettings:
     preset: str | None = None
 
 
-def render_offline(settings: RenderSettings, metadata: dict[str, Any],
+def render_offline(settings: RenderSettings, model: GrainModelInfo,
                    events: list[ScoreEvent]) -> int:
     """Render ``settings.duration`` seconds; returns the number of tables played.
 
@@ -48,7 +48,7 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
         # pyo writes WAV only, and goes by the file name's extension
         recorded = partial.with_name(partial.name + ".wav")
         try:
-            tables = _render(settings, metadata, events, recorded)
+            tables = _render(settings, model, events, recorded)
             if not recorded.is_file() or not recorded.stat().st_size:
                 raise OSError(f"cannot write {settings.out}: pyo wrote nothing")
             written = audio_format(settings.out)
@@ -63,21 +63,21 @@ def render_offline(settings: RenderSettings, metadata: dict[str, Any],
     return tables
 
 
-def _render(settings: RenderSettings, metadata: dict[str, Any], events: list[ScoreEvent],
+def _render(settings: RenderSettings, model: GrainModelInfo, events: list[ScoreEvent],
             target: Path) -> int:
     server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
                         audio="manual", duplex=0)
     server.deactivateMidi()
     server.setGlobalSeed(settings.seed + 1)  # 0 would mean "seed from the clock"
     server.boot()
-    decoder = GrainDecoder(str(settings.model_path), table_samples(metadata),
-                           metadata["grain_size"] // 2)
+    decoder = GrainDecoder(str(settings.model_path), table_samples(model),
+                           model.grain_size // 2)
     try:
         decoder.wait_ready()
-        engine = GrainEngine(metadata["sample_rate"], settings.server_rate,
-                             table_samples(metadata))
+        engine = GrainEngine(model.sample_rate, settings.server_rate,
+                             table_samples(model))
         presets = PresetStore(settings.preset_directory or default_preset_directory())
-        controller = Controller(engine, LatentSpace(metadata), decoder.submit, settings.seed,
+        controller = Controller(engine, LatentSpace(model), decoder.submit, settings.seed,
                                 presets)
         server.recordOptions(dur=-1, filename=str(target), fileformat=0, sampletype=3)
         server.start()

@@ -9,22 +9,22 @@ from typing import Any
 import numpy as np
 
 from synth.composer.piano_roll import RollRange
-from synth.contract.model_file import KIND_COMPOSER, read_metadata, validate_metadata
+from synth.contract.model_file import ComposerModelInfo, read_composer_model
 
 
 @dataclass
 class LoadedComposer:
     scripted: Any  # torch.jit.ScriptModule
-    metadata: dict[str, Any]
+    model: ComposerModelInfo
 
     @property
     def roll_range(self) -> RollRange:
-        return RollRange(self.metadata["lowest_pitch"], self.metadata["pitches"],
-                         self.metadata["steps_per_quarter"])
+        return RollRange(self.model.lowest_pitch, self.model.pitches,
+                         self.model.steps_per_quarter)
 
     @property
     def steps_per_bar(self) -> int:
-        return int(self.metadata["steps_per_bar"])
+        return self.model.steps_per_bar
 
     def compose(self, seed_roll: np.ndarray, steps: int, temperature: float,
                 seed: int | None = None) -> np.ndarray:
@@ -43,6 +43,5 @@ def load_composer(path: Path) -> LoadedComposer:
     """Read and check a composer file; ModelFileError says why one is refused."""
     from synth.contract.torchscript import load_torchscript
 
-    metadata = read_metadata(path)
-    validate_metadata(metadata, source=str(path), expected_kind=KIND_COMPOSER)
-    return LoadedComposer(load_torchscript(path), metadata)
+    model = read_composer_model(path)
+    return LoadedComposer(load_torchscript(path), model)

@@ -56,7 +56,7 @@ class ComposerPlayer:
         self.tempo = DEFAULT_TEMPO_BPM
         self.temperature = DEFAULT_TEMPERATURE
         self.lines = DEFAULT_LINES
-        self.transpose = octave_shift(float(composer.metadata.get("top_line_center", 72.0)),
+        self.transpose = octave_shift(composer.model.top_line_center,
                                       voice_range)
         self.lowest = composer.roll_range.lowest
         self.playing = False

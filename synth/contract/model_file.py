@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMAT_VERSION = "1.0"
+# 1.1: grain files no longer carry "grain_hop" (the synth overlaps grains by half a grain
+# whatever the training hop was); 1.0 files with it still load.
+FORMAT_VERSION = "1.1"
 METADATA_FILENAME = "deepnote.json"
 KIND_GRAINS = "grains"
 KIND_VOICE = "voice"
@@ -29,7 +32,6 @@ COMMON_KEYS = (
 )
 GRAIN_KEYS = (
     "grain_size",
-    "grain_hop",
     "latent_dim",
     "latent_quantiles",
     "latent_mean",
@@ -54,6 +56,82 @@ class ModelFileError(Exception):
     """A model file that cannot be used; the message says why in one line."""
 
 
+@dataclass(frozen=True)
+class GrainModelInfo:
+    """What the synth reads from a grain model's metadata."""
+
+    source: str
+    sample_rate: int
+    grain_size: int
+    latent_dim: int
+    latent_quantiles: list[list[float]]  # [levels][latent_dim]
+    latent_quantile_levels: list[float] | None  # None: evenly spaced from 0 to 1
+    latent_std: list[float]
+    latent_pca_mean: list[float]
+    latent_pca_axes: list[list[float]]  # principal axes of the training latents, first first
+    latent_pca_xy_range: list[list[float]]  # [x, y][1st, 99th percentile]
+
+
+@dataclass(frozen=True)
+class VoiceModelInfo:
+    """What the synth reads from a voice model's metadata."""
+
+    source: str
+    sample_rate: int
+    architecture: str  # one of VOICE_ARCHITECTURES
+    voices: int
+    frame_size: int
+    counter_cap: int
+    trained_notes: list[int]
+
+
+@dataclass(frozen=True)
+class ComposerModelInfo:
+    """What the synth reads from a composer model's metadata."""
+
+    source: str
+    lowest_pitch: int
+    pitches: int
+    steps_per_quarter: int
+    steps_per_bar: int
+    top_line_center: float  # mean MIDI pitch of the training melodies
+    held_out_evaluation: dict[str, Any]
+
+
+def read_grain_model(path: str | Path) -> GrainModelInfo:
+    """The grain model's metadata, checked; ModelFileError (one line) if it is not one."""
+    metadata = read_metadata(path, expected_kind=KIND_GRAINS)
+    return GrainModelInfo(
+        source=str(path), sample_rate=metadata["sample_rate"],
+        grain_size=metadata["grain_size"], latent_dim=metadata["latent_dim"],
+        latent_quantiles=metadata["latent_quantiles"],
+        latent_quantile_levels=metadata.get("latent_quantile_levels"),
+        latent_std=metadata["latent_std"], latent_pca_mean=metadata["latent_pca_mean"],
+        latent_pca_axes=metadata["latent_pca_axes"],
+        latent_pca_xy_range=metadata["latent_pca_xy_range"])
+
+
+def read_voice_model(path: str | Path) -> VoiceModelInfo:
+    """The voice model's metadata, checked; ModelFileError (one line) if it is not one."""
+    metadata = read_metadata(path, expected_kind=KIND_VOICE)
+    return VoiceModelInfo(
+        source=str(path), sample_rate=int(metadata["sample_rate"]),
+        architecture=voice_architecture(metadata, str(path)), voices=int(metadata["voices"]),
+        frame_size=int(metadata["frame_size"]), counter_cap=int(metadata["counter_cap"]),
+        trained_notes=[int(note) for note in metadata["trained_notes"]])
+
+
+def read_composer_model(path: str | Path) -> ComposerModelInfo:
+    """The composer model's metadata, checked; ModelFileError (one line) if it is not one."""
+    metadata = read_metadata(path, expected_kind=KIND_COMPOSER)
+    return ComposerModelInfo(
+        source=str(path), lowest_pitch=int(metadata["lowest_pitch"]),
+        pitches=int(metadata["pitches"]), steps_per_quarter=int(metadata["steps_per_quarter"]),
+        steps_per_bar=int(metadata["steps_per_bar"]),
+        top_line_center=float(metadata.get("top_line_center", 72.0)),
+        held_out_evaluation=metadata.get("held_out_evaluation", {}))
+
+
 def major_version(version: str) -> int:
     """The major part of a ``MAJOR.MINOR`` version string."""
     try:
@@ -62,8 +140,9 @@ def major_version(version: str) -> int:
         raise ModelFileError(f"unreadable format version {version!r}") from error
 
 
-def read_metadata(path: str | Path) -> dict[str, Any]:
-    """Read and validate the metadata of an exported model without loading torch."""
+def read_metadata(path: str | Path, expected_kind: str | None = None) -> dict[str, Any]:
+    """Read and validate the raw metadata of an exported model without loading torch (the
+    exporter's round-trip check and reports; the synth reads the typed ``read_*_model``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileError(f"{path}: no such model file")
@@ -82,7 +161,7 @@ def read_metadata(path: str | Path) -> dict[str, Any]:
         metadata = json.loads(raw)
     except json.JSONDecodeError as error:
         raise ModelFileError(f"{path}: corrupt metadata ({error.msg})") from error
-    validate_metadata(metadata, source=str(path))
+    validate_metadata(metadata, source=str(path), expected_kind=expected_kind)
     return metadata
 
 
@@ -129,7 +208,7 @@ def _validate_grain_metadata(metadata: dict[str, Any], source: str) -> None:
     latent_dim = metadata["latent_dim"]
     if not isinstance(latent_dim, int) or latent_dim < 1:
         raise ModelFileError(f"{source}: latent_dim must be a positive integer")
-    for key in ("sample_rate", "grain_size", "grain_hop"):
+    for key in ("sample_rate", "grain_size"):
         if not isinstance(metadata[key], int) or metadata[key] < 1:
             raise ModelFileError(f"{source}: {key} must be a positive integer")
     quantiles = metadata["latent_quantiles"]

@@ -3,21 +3,21 @@ using the statistics of the training latents stored in the model file."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
+
+from synth.contract.model_file import GrainModelInfo
 
 
 class LatentSpace:
-    def __init__(self, metadata: dict[str, Any]) -> None:
-        self.dim = int(metadata["latent_dim"])
-        self.levels = np.asarray(metadata.get("latent_quantile_levels") or
-                                 np.linspace(0, 1, len(metadata["latent_quantiles"])))
-        self.quantiles = np.asarray(metadata["latent_quantiles"], dtype=np.float64)
-        self.std = np.asarray(metadata["latent_std"], dtype=np.float64)
-        self.pca_mean = np.asarray(metadata["latent_pca_mean"], dtype=np.float64)
-        self.axes = np.asarray(metadata["latent_pca_axes"], dtype=np.float64)[:2]
-        self.xy_range = np.asarray(metadata["latent_pca_xy_range"], dtype=np.float64)
+    def __init__(self, model: GrainModelInfo) -> None:
+        self.dim = model.latent_dim
+        self.levels = np.asarray(model.latent_quantile_levels or
+                                 np.linspace(0, 1, len(model.latent_quantiles)))
+        self.quantiles = np.asarray(model.latent_quantiles, dtype=np.float64)
+        self.std = np.asarray(model.latent_std, dtype=np.float64)
+        self.pca_mean = np.asarray(model.latent_pca_mean, dtype=np.float64)
+        self.axes = np.asarray(model.latent_pca_axes, dtype=np.float64)[:2]
+        self.xy_range = np.asarray(model.latent_pca_xy_range, dtype=np.float64)
 
     def from_quantiles(self, quantiles: np.ndarray) -> np.ndarray:
         """Each value in [0, 1] is a quantile of the training latents along its dimension."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from synth.contract.model_file import GrainModelInfo
+
 POINT_GRAINS = 24
 POINT_SPREAD = 0.05  # in units of each dimension's training std: a cloud, not a buzz
 TARGET_RMS_DB = -12.0
@@ -39,9 +41,9 @@ def table_length(grain_count: int, grain_size: int, hop: int) -> int:
     return (grain_count - 1) * hop + grain_size
 
 
-def table_samples(metadata: dict) -> int:
+def table_samples(model: GrainModelInfo) -> int:
     """Room for the longest table: a path of the most grains the address table allows."""
-    return table_length(MAX_PATH_GRAINS, metadata["grain_size"], metadata["grain_size"] // 2)
+    return table_length(MAX_PATH_GRAINS, model.grain_size, model.grain_size // 2)
 
 
 def point_cloud(center: np.ndarray, std: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -10,7 +10,7 @@ import mido
 import numpy as np
 import soundfile
 
-from synth.contract.model_file import KIND_VOICE, ModelFileError, read_metadata, validate_metadata
+from synth.contract.model_file import ModelFileError, read_voice_model
 from synth.contract.torchscript import load_torchscript
 from synth.files import atomic_output, audio_format
 from synth.voice.mixer import VoiceMixer
@@ -36,14 +36,13 @@ def read_midi_events(path: Path, rate: int) -> list[tuple[int, NoteEvent]]:
 
 
 def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> dict[str, Any]:
-    metadata = read_metadata(voice_path)
-    validate_metadata(metadata, source=str(voice_path), expected_kind=KIND_VOICE)
-    rate, cap = metadata["sample_rate"], metadata["counter_cap"]
+    model = read_voice_model(voice_path)
+    rate, cap = model.sample_rate, model.counter_cap
     events = read_midi_events(midi_path, rate)
     if not any(event.kind == NoteKind.ON for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
-    mixer = VoiceMixer(load_torchscript(voice_path), metadata, seed)
-    block = metadata["frame_size"]
+    mixer = VoiceMixer(load_torchscript(voice_path), model, seed)
+    block = model.frame_size
     total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
     total += -total % block
     mix = np.zeros(total, np.float32)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
 
 from synth.contract.conditioning import FEATURES, VELOCITY
+from synth.contract.model_file import VoiceModelInfo
 from synth.voice.notes import AllocatorState, VoiceAllocator
 from synth.voicebank.open import VoiceBank, open_voice_bank
 from synth.voicebank.state import BankState
@@ -30,22 +30,21 @@ class MixerState:
 
 
 class VoiceMixer:
-    def __init__(self, scripted: torch.jit.ScriptModule, metadata: dict[str, Any],
+    def __init__(self, scripted: torch.jit.ScriptModule, model: VoiceModelInfo,
                  seed: int = 0) -> None:
-        notes = metadata["trained_notes"]
-        voices = metadata["voices"]
+        notes = model.trained_notes
         self._scripted = scripted
-        self._metadata = metadata
+        self._model = model
         self._seed = seed
-        self.bank = open_voice_bank(scripted, metadata, voices, seed=seed)
-        self.allocator = VoiceAllocator(voices, metadata["counter_cap"],
-                                        metadata["frame_size"], (min(notes), max(notes)))
+        self.bank = open_voice_bank(scripted, model.architecture, model.voices, seed=seed)
+        self.allocator = VoiceAllocator(model.voices, model.counter_cap, model.frame_size,
+                                        (min(notes), max(notes)))
         self._transposed: dict[int, Resampled] = {}
 
     def real_time_factor(self, seconds: float = 0.05) -> float:
         """Audio seconds generated per compute second with every voice busy: a quick
         measurement before playing (the bank is reset afterwards)."""
-        rate = int(self._metadata["sample_rate"])
+        rate = self._model.sample_rate
         samples = max(64, int(seconds * rate))
         condition = np.zeros((len(self.allocator.slots), samples, len(FEATURES)), np.float32)
         condition[:, :, VELOCITY] = 0.8
@@ -83,7 +82,7 @@ class VoiceMixer:
             rate = self.allocator.slots[voice].rate
             if rate != 1.0:
                 self._transposed[voice] = Resampled(
-                    open_voice_bank(self._scripted, self._metadata, 1,
+                    open_voice_bank(self._scripted, self._model.architecture, 1,
                                     seed=self._seed + 1 + voice), rate)
         # The velocity column is the note's velocity while it sounds and 0 otherwise: each
         # voice's gain and its gate at once.

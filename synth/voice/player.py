@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from synth.composer.player import ComposeCommand
+from synth.contract.model_file import VoiceModelInfo
 from synth.control.controller import DEFAULT_VOICE_VOLUME
 from synth.grains.engine import SMOOTHING_SECONDS, pyo
 from synth.voice.notes import NoteEvent
@@ -44,9 +44,8 @@ class VoiceOptions:
 
 
 class VoicePlayer:
-    def __init__(self, options: VoiceOptions, metadata: dict[str, Any],
-                 server_rate: int) -> None:
-        self.rate = int(metadata["sample_rate"])
+    def __init__(self, options: VoiceOptions, model: VoiceModelInfo, server_rate: int) -> None:
+        self.rate = model.sample_rate
         self.ring = VoiceRing(ring_size(self.rate))
         self._settings = VoiceWorkerSettings(
             model_path=options.model_path, ring_name=self.ring.ring_name,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from synth.composer.player import ComposeCommand, ComposerPlayer
+from synth.contract.model_file import VoiceModelInfo
 from synth.voice.notes import NoteEvent
 from synth.voice.ring import WORKER_PID, VoiceRing
 from synth.voice.writer import VoiceWriter
@@ -56,27 +57,27 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     import torch
 
     from synth.composer.model import load_composer
-    from synth.contract.model_file import ModelFileError, read_metadata
+    from synth.contract.model_file import ModelFileError, read_voice_model
     from synth.contract.torchscript import load_torchscript
     from synth.voice.midi_input import MidiError, MidiInput
     from synth.voice.mixer import VoiceMixer
 
     torch.set_num_threads(1)
     try:
-        metadata = read_metadata(settings.model_path)
-        mixer = VoiceMixer(load_torchscript(settings.model_path), metadata, settings.seed)
+        model = read_voice_model(settings.model_path)
+        mixer = VoiceMixer(load_torchscript(settings.model_path), model, settings.seed)
         composer = (ComposerPlayer(load_composer(Path(settings.composer_path)),
-                                   metadata["sample_rate"], mixer.allocator.trained_range)
+                                   model.sample_rate, mixer.allocator.trained_range)
                     if settings.composer_path else None)
         midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
                 if settings.midi_in else None)
     except (ModelFileError, MidiError) as error:
         results.put(WorkerFailed(str(error)))
         return
-    _warn_if_slow(mixer, metadata)
+    _warn_if_slow(mixer, model)
     ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
     ring.clock[WORKER_PID] = mp.current_process().pid or 0
-    writer = VoiceWriter(mixer, ring, metadata["sample_rate"], settings.lead_samples,
+    writer = VoiceWriter(mixer, ring, model.sample_rate, settings.lead_samples,
                          settings.horizon_samples)
     results.put(WorkerReady(mp.current_process().pid or 0))
     try:
@@ -87,15 +88,15 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
         ring.close()
 
 
-def _warn_if_slow(mixer: VoiceMixer, metadata: dict) -> None:
+def _warn_if_slow(mixer: VoiceMixer, model: VoiceModelInfo) -> None:
     speed = mixer.real_time_factor()
     log.info("voice generates %.2fx real time with all %d voices busy", speed,
              len(mixer.allocator.slots))
     if speed < SLOW_VOICE_FACTOR:
         log.warning("this %s voice is too slow to play %d notes live on this machine "
                     "(%.2fx real time): notes will break up; render MIDI offline with "
-                    "--midi-file, or play a SampleRNN voice", metadata.get(
-                        "architecture", "samplernn"), len(mixer.allocator.slots), speed)
+                    "--midi-file, or play a SampleRNN voice", model.architecture,
+                    len(mixer.allocator.slots), speed)
 
 
 def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch
 
-from synth.contract.model_file import voice_architecture
 from synth.voicebank.samplernn import FastVoiceBank
 from synth.voicebank.state import BankState
 from synth.voicebank.wavenet import FastWaveNetBank
@@ -27,9 +26,9 @@ class VoiceBank(Protocol):
     def restore(self, state: BankState) -> None: ...
 
 
-def open_voice_bank(scripted: torch.jit.ScriptModule, metadata: dict[str, Any], voices: int,
+def open_voice_bank(scripted: torch.jit.ScriptModule, architecture: str, voices: int,
                     seed: int = 0) -> VoiceBank:
-    """The fast numpy bank that runs this voice file's network."""
-    if voice_architecture(metadata) == "wavenet":
+    """The fast numpy bank that runs a voice file's network (its ``architecture``)."""
+    if architecture == "wavenet":
         return FastWaveNetBank(scripted, voices, seed=seed)
     return FastVoiceBank(scripted, voices, seed=seed)

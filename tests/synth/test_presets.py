@@ -146,10 +146,10 @@ def test_state_replies_and_presets_over_osc(tiny_grain_model, tmp_path):
 
 
 def test_latent_dim_moves_one_dimension_of_the_point_playing(tiny_grain_model, tmp_path):
-    from synth.contract.model_file import read_metadata
+    from synth.contract.model_file import read_grain_model
     from synth.grains.latent_space import LatentSpace
 
-    space = LatentSpace(read_metadata(tiny_grain_model))
+    space = LatentSpace(read_grain_model(tiny_grain_model))
     expected = space.with_quantile(space.from_xy(np.array([0.95, 0.05])), 0, 0.5)
     assert not np.allclose(expected, space.from_quantiles(np.full(space.dim, 0.5)))
     renders = {}

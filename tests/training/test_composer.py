@@ -173,7 +173,7 @@ def test_deepnote_compose_usage_errors_are_one_line(tiny_composer_model, tmp_pat
 def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model):
     composer = load_composer(tiny_composer_model)
     player = ComposerPlayer(composer, rate=16000, voice_range=(41, 48))
-    assert player.transpose == octave_shift(composer.metadata["top_line_center"], (41, 48))
+    assert player.transpose == octave_shift(composer.model.top_line_center, (41, 48))
     player.tempo = 120.0  # a sixteenth = 2000 samples
     player.temperature = 2.0  # wild enough that a few steps hold notes
     torch.manual_seed(0)

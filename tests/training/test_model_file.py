@@ -5,8 +5,16 @@ import zipfile
 import pytest
 import torch
 
-from synth.contract.model_file import FORMAT_VERSION, ModelFileError, read_metadata
+from synth.contract.model_file import (
+    FORMAT_VERSION,
+    ModelFileError,
+    read_composer_model,
+    read_grain_model,
+    read_metadata,
+    read_voice_model,
+)
 from synth.contract.torchscript import load_torchscript
+from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 from tests.conftest import tiny_training_args
 from training.cli import export_main, train_main
 from training.core.checkpoint import load_checkpoint, save_checkpoint
@@ -58,8 +66,33 @@ def test_unwritable_output_keeps_the_previous_file(exported, tmp_path, capsys):
 
 def test_metadata_reads_without_torch_and_matches(exported):
     metadata = read_metadata(exported / "grains.pt")
-    assert metadata["format_version"] == FORMAT_VERSION
+    assert metadata["format_version"] == FORMAT_VERSION == "1.1"
     assert metadata["training_steps"] == 2
+    assert "grain_hop" not in metadata  # dropped in 1.1: nothing read it
+
+
+def test_metadata_is_read_into_typed_objects_and_old_files_still_load(exported):
+    model = read_grain_model(exported / "grains.pt")
+    assert (model.latent_dim, model.grain_size, model.sample_rate) == (16, 512, 16000)
+    assert len(model.latent_quantiles[0]) == 16 and len(model.latent_pca_axes) >= 2
+    shipped = read_metadata(DEFAULT_MODEL)
+    assert shipped["format_version"] == "1.0" and "grain_hop" in shipped
+    assert read_grain_model(DEFAULT_MODEL).grain_size == shipped["grain_size"]
+    voice = read_voice_model(DEFAULT_VOICE)
+    assert voice.architecture == "samplernn" and voice.voices >= 1 and voice.trained_notes
+    composer = read_composer_model(DEFAULT_COMPOSER)
+    assert composer.pitches > 0 and 36 <= composer.top_line_center <= 96
+
+
+@pytest.mark.parametrize(("reader", "path", "kind"), [
+    (read_grain_model, DEFAULT_VOICE, "voice"),
+    (read_voice_model, DEFAULT_MODEL, "grains"),
+    (read_composer_model, DEFAULT_MODEL, "grains"),
+])
+def test_a_model_of_the_wrong_kind_is_refused_in_one_line(reader, path, kind):
+    with pytest.raises(ModelFileError, match=f"is a {kind} model, expected a") as error:
+        reader(path)
+    assert "\n" not in str(error.value)
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def evaluate_composer(model_path: Path, data: Path, out_dir: Path, bars: int = 4
     report: dict[str, Any] = {
         "model": str(model_path), "data": str(data), "held_out_files": len(held_out),
         "bars_composed_per_phrase": bars,
-        "held_out_evaluation": composer.metadata.get("held_out_evaluation", {}),
+        "held_out_evaluation": composer.model.held_out_evaluation,
         "held_out_music": roll_statistics(held_out), "composed": {}}
     for temperature in TEMPERATURES:
         phrases = [composer.compose(opening, bars * bar, temperature, seed + index)

@@ -117,7 +117,6 @@ def grain_metadata(
         "kind": KIND_GRAINS,
         "sample_rate": dataset.config.sample_rate,
         "grain_size": vae.grain_size,
-        "grain_hop": dataset.config.hop,
         "latent_dim": vae.latent_dim,
         "latent_quantile_levels": levels.tolist(),
         "latent_quantiles": np.quantile(latents, levels, axis=0).tolist(),

@@ -30,7 +30,7 @@ import numpy as np
 import soundfile
 
 from synth.contract.conditioning import encode_velocity, note_condition
-from synth.contract.model_file import KIND_VOICE, read_metadata, validate_metadata
+from synth.contract.model_file import VoiceModelInfo, read_voice_model
 from synth.contract.torchscript import load_torchscript
 from synth.files import atomic_write_text
 from synth.voice.midi_render import render_midi
@@ -117,10 +117,9 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
                    hold_seconds: float = 1.0, seeds: Sequence[int] = (0,), takes: int = 4,
                    velocity: int = 100, reference: Reference | None = Reference()
                    ) -> dict[str, Any]:
-    metadata = read_metadata(model_path)
-    validate_metadata(metadata, source=str(model_path), expected_kind=KIND_VOICE)
-    rate, cap = int(metadata["sample_rate"]), int(metadata["counter_cap"])
-    trained = sorted(metadata["trained_notes"])
+    model = read_voice_model(model_path)
+    rate, cap = model.sample_rate, model.counter_cap
+    trained = sorted(model.trained_notes)
     notes = list(notes) if notes else list(range(trained[0], trained[-1] + 1))
     hold = int(hold_seconds * rate)
     slot = _Slots(rate, hold_seconds)
@@ -133,7 +132,7 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
                            if reference else {})
         for seed in seeds:
             synth = _synth_takes(model_path, [(p, velocity) for p in notes], slot, seed, work)
-            bank = _bank_takes(model_path, metadata, notes, velocity, hold, takes, seed)
+            bank = _bank_takes(model_path, model, notes, velocity, hold, takes, seed)
             for path, played in (("synth", synth), ("bank", bank)):
                 for (pitch, take_velocity), take in played:
                     figures = measure_take(take, pitch, rate, hold, hold + cap)
@@ -209,12 +208,12 @@ def _synth_takes(model_path: Path, keys: list[tuple[int, int]], slot: _Slots, se
     return [(key, slot.take(audio, index)) for index, key in enumerate(keys)]
 
 
-def _bank_takes(model_path: Path, metadata: dict[str, Any], notes: list[int], velocity: int,
+def _bank_takes(model_path: Path, model: VoiceModelInfo, notes: list[int], velocity: int,
                 hold: int, takes: int, seed: int) -> list[tuple[tuple[int, int], np.ndarray]]:
     """``takes`` independent voices of one batch for every note, told the note directly."""
-    rate, cap = int(metadata["sample_rate"]), int(metadata["counter_cap"])
+    rate, cap = model.sample_rate, model.counter_cap
     pitches = [p for p in notes for _ in range(takes)]
-    bank = open_voice_bank(load_torchscript(model_path), metadata, voices=len(pitches),
+    bank = open_voice_bank(load_torchscript(model_path), model.architecture, voices=len(pitches),
                            seed=seed)
     tail = int(TAIL_SECONDS * rate) - cap
     condition = np.stack([note_condition(p, encode_velocity(velocity), hold, cap, tail)
