@@ -227,7 +227,7 @@ def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
 
 def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
     from synth.live import AudioUnavailable, LiveSettings, run_live
-    from synth.voice.player import VoiceOptions
+    from synth.voice.worker import VoiceOptions
 
     voice_options, voice_model = None, None
     if args.voice is not None:

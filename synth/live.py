@@ -20,7 +20,8 @@ from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
 from synth.grains.tables import table_samples
-from synth.voice.player import VoiceOptions, VoicePlayer
+from synth.voice.player import VoicePlayer
+from synth.voice.worker import VoiceOptions
 from synth.workers import c_stderr_muted
 
 log = logging.getLogger("deepnote")

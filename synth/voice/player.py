@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from synth.composer.player import ComposeCommand
 from synth.contract.model_file import VoiceModelInfo
@@ -19,28 +18,13 @@ from synth.control.controller import DEFAULT_VOICE_VOLUME
 from synth.grains.engine import SMOOTHING_SECONDS, pyo
 from synth.voice.notes import NoteEvent
 from synth.voice.ring import LATE_SAMPLES, UNDERRUNS, VoiceRing, ring_size
-from synth.voice.worker import VoiceWorkerSettings, voice_worker_main
+from synth.voice.worker import VoiceOptions, VoiceWorkerSettings, voice_worker_main
 from synth.workers import WorkerProcess
 
 log = logging.getLogger("deepnote.voice")
 
 STARTUP_TIMEOUT = 120.0
-DEFAULT_LEAD_MS = 12.0
-DEFAULT_HORIZON_MS = 80.0
 UNDERRUN_REPORT_SECONDS = 5.0
-
-
-@dataclass(frozen=True)
-class VoiceOptions:
-    model_path: str
-    lead_ms: float = DEFAULT_LEAD_MS
-    horizon_ms: float = DEFAULT_HORIZON_MS
-    midi_in: str | None = None
-    midi_api: str | None = None
-    midi_client: str = "deepnote"
-    composer_path: str | None = None
-    seed: int = 0
-    log_level: int = logging.INFO
 
 
 class VoicePlayer:
@@ -48,13 +32,9 @@ class VoicePlayer:
         self.rate = model.sample_rate
         self.ring = VoiceRing(ring_size(self.rate))
         self._settings = VoiceWorkerSettings(
-            model_path=options.model_path, ring_name=self.ring.ring_name,
-            clock_name=self.ring.clock_name, ring_size=self.ring.size,
-            lead_samples=round(options.lead_ms * self.rate / 1000),
-            horizon_samples=round(options.horizon_ms * self.rate / 1000), midi_in=options.midi_in,
-            midi_api=options.midi_api, midi_client=options.midi_client,
-            composer_path=options.composer_path, seed=options.seed,
-            log_level=options.log_level)
+            options=options, ring_name=self.ring.ring_name, clock_name=self.ring.clock_name,
+            ring_size=self.ring.size, lead_samples=round(options.lead_ms * self.rate / 1000),
+            horizon_samples=round(options.horizon_ms * self.rate / 1000))
         self._table = pyo.SharedTable(f"/{self.ring.ring_name}", False, self.ring.size)
         self._phasor = pyo.Phasor(freq=self.rate / self.ring.size)
         self._volume = pyo.SigTo(DEFAULT_VOICE_VOLUME, SMOOTHING_SECONDS)

@@ -34,14 +34,17 @@ PARENT_CHECK_SECONDS = 0.5
 SLOW_VOICE_FACTOR = 1.1  # below this, a fully busy voice cannot keep up
 
 
+DEFAULT_LEAD_MS = 12.0
+DEFAULT_HORIZON_MS = 80.0
+
+
 @dataclass(frozen=True)
-class VoiceWorkerSettings:
+class VoiceOptions:
+    """What the performer chose for the voice (command-line options)."""
+
     model_path: str
-    ring_name: str
-    clock_name: str
-    ring_size: int
-    lead_samples: int
-    horizon_samples: int
+    lead_ms: float = DEFAULT_LEAD_MS
+    horizon_ms: float = DEFAULT_HORIZON_MS
     midi_in: str | None = None
     midi_api: str | None = None
     midi_client: str = "deepnote"
@@ -50,10 +53,23 @@ class VoiceWorkerSettings:
     log_level: int = logging.INFO
 
 
+@dataclass(frozen=True)
+class VoiceWorkerSettings:
+    """The options, and the shared ring the audio process made for the worker."""
+
+    options: VoiceOptions
+    ring_name: str
+    clock_name: str
+    ring_size: int
+    lead_samples: int
+    horizon_samples: int
+
+
 def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
                       results: mp.Queue) -> None:
     """Entry point of the worker process; returns when told to stop or orphaned."""
-    logging.basicConfig(level=settings.log_level, format="deepnote-synth: %(message)s")
+    options = settings.options
+    logging.basicConfig(level=options.log_level, format="deepnote-synth: %(message)s")
     import torch
 
     from synth.composer.model import load_composer
@@ -64,13 +80,13 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
 
     torch.set_num_threads(1)
     try:
-        model = read_voice_model(settings.model_path)
-        mixer = VoiceMixer(load_torchscript(settings.model_path), model, settings.seed)
-        composer = (ComposerPlayer(load_composer(Path(settings.composer_path)),
+        model = read_voice_model(options.model_path)
+        mixer = VoiceMixer(load_torchscript(options.model_path), model, options.seed)
+        composer = (ComposerPlayer(load_composer(Path(options.composer_path)),
                                    model.sample_rate, mixer.allocator.trained_range)
-                    if settings.composer_path else None)
-        midi = (MidiInput(settings.midi_in, settings.midi_api, settings.midi_client)
-                if settings.midi_in else None)
+                    if options.composer_path else None)
+        midi = (MidiInput(options.midi_in, options.midi_api, options.midi_client)
+                if options.midi_in else None)
     except (ModelFileError, MidiError) as error:
         results.put(WorkerFailed(str(error)))
         return
