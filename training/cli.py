@@ -222,6 +222,7 @@ def generate_main(argv: Sequence[str] | None = None) -> int:
 
         if args.seconds <= 0 or args.temperature <= 0:
             raise UsageError("--seconds and --temperature must be positive")
+        _check_output(args.out)
         model, rate = load_audio_wavenet(args.run_dir)
         audio = generate_audio(model, args.seconds, rate, args.seed, args.temperature)
         atomic_write_bytes(args.out, lambda file: soundfile.write(file, audio, rate,
@@ -485,6 +486,16 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
 
 class UsageError(Exception):
     """A command-line value that cannot work."""
+
+
+def _check_output(path: Path) -> None:
+    """Refuse, before any work, an output path that cannot be written or replaced."""
+    from synth.files import OutputError, replaceable_target
+
+    try:
+        replaceable_target(path)
+    except OutputError as error:
+        raise UsageError(str(error)) from None
 
 
 def _run_cli(action: Callable[[], int], prog: str) -> int:

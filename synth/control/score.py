@@ -51,9 +51,12 @@ def parse_score(text: str, source: str = "score") -> list[ScoreEvent]:
 
 def read_score(path: Path) -> list[ScoreEvent]:
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise ScoreError(f"{path}: {error.strerror}") from error
+    except UnicodeDecodeError:
+        raise ScoreError(f"{path}: not a text score (expected lines of 'SECONDS /address "
+                         "[numbers...]')") from None
     return parse_score(text, source=str(path))
 
 

@@ -56,13 +56,25 @@ def note_file_stem(plan: RenderPlan, pitch: int, velocity: int, duration: float)
     return f"p{plan.program:03d}_{name}_v{velocity:03d}_d{duration:g}"
 
 
+def check_soundfont(path: Path) -> None:
+    """DatasetError (one line) unless ``path`` is a SoundFont 2 file: fluidsynth renders
+    silence from anything else without failing."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such soundfont (apt-get install fluid-soundfont-gm)")
+    try:
+        with open(path, "rb") as file:
+            header = file.read(12)
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read the soundfont ({error.strerror})") from error
+    if header[:4] != b"RIFF" or header[8:12] != b"sfbk":
+        raise DatasetError(f"{path}: not a SoundFont 2 file (.sf2)")
+
+
 def render_note_set(plan: RenderPlan, out: Path) -> list[str]:
     """Render every (note, velocity, duration) into ``out``; returns the file stems."""
     if shutil.which("fluidsynth") is None:
         raise DatasetError("fluidsynth is not installed (apt-get install fluidsynth)")
-    if not plan.soundfont.is_file():
-        raise DatasetError(f"{plan.soundfont}: no such soundfont "
-                           "(apt-get install fluid-soundfont-gm)")
+    check_soundfont(plan.soundfont)
     longest = max(plan.durations)
     if plan.lead_silence + longest >= plan.file_seconds:
         raise DatasetError("lead silence + note duration must leave room for the release "
