@@ -76,7 +76,8 @@ class SynthProcess:
     Without ``--voice`` among the extra arguments it runs with ``--no-voice``: the grain
     tests stay about grains; the voice tests name the voice they play."""
 
-    def __init__(self, jack: JackServer, model: Path, port: int, *extra: str) -> None:
+    def __init__(self, jack: JackServer, model: Path, port: int, *extra: str,
+                 env: dict[str, str] | None = None) -> None:
         self.jack = jack
         self.lines: list[str] = []
         if "--voice" not in extra:
@@ -84,8 +85,8 @@ class SynthProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "synth", "--model", str(model), "--audio", "jack",
              "--osc-port", str(port), "--jack-name", "deepnote", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=jack.env,
-            cwd=REPO)
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**jack.env, **(env or {})}, cwd=REPO)
         threading.Thread(target=self._collect, daemon=True).start()
 
     def _collect(self) -> None:

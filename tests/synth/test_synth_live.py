@@ -259,22 +259,57 @@ def _assert_gone(children: list[str], shm_before: set[str]) -> None:
     assert not leaked
 
 
-def test_stopping_at_any_moment_of_start_up_leaves_nothing_behind(jack, shipped_model):
-    """SIGINT or SIGTERM at random moments while the synth starts (workers loading torch and
-    the voice) and just after: every time it exits at once, with no worker process, shared
-    memory segment or JACK port left."""
+STOP_TRIALS = 50
+
+
+def _processes_marked(marker: str) -> list[str]:
+    """Live processes whose environment carries ``marker`` (the synth and every worker it
+    spawned, even one orphaned and adopted by init)."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as environ:
+                if marker.encode() in environ.read() and _running(pid):
+                    found.append(pid)
+        except OSError:
+            continue
+    return found
+
+
+def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_path):
+    """SIGINT or SIGTERM at 50 random moments: while the synth starts (workers loading torch
+    and the voice, half the time with empty numba caches so the kernels are compiling) and
+    while it plays. Every time it exits at once, with no process, shared-memory segment or
+    JACK port left."""
     rng = random.Random(7)
     shm_before = set(os.listdir("/dev/shm"))
-    for trial in range(8):
-        synth = SynthProcess(jack, shipped_model, free_udp_port(), "--voice", str(DEFAULT_VOICE))
-        time.sleep(rng.uniform(0.0, 5.0))
-        children = subprocess.run(["pgrep", "-P", str(synth.process.pid)],
-                                  capture_output=True, text=True).stdout.split()
+    moments = []
+    for trial in range(STOP_TRIALS):
+        marker = f"DEEPNOTE_STOP_TRIAL=t{trial}-{os.getpid()}"
+        env = {"DEEPNOTE_STOP_TRIAL": marker.split("=")[1]}
+        cold = trial % 2 == 0
+        if cold:
+            env["NUMBA_CACHE_DIR"] = str(tmp_path / f"numba-{trial}")
+        synth = SynthProcess(jack, shipped_model, free_udp_port(), "--voice", str(DEFAULT_VOICE),
+                             env=env)
+        playing = trial % 10 == 9  # warm: a cold start takes long to reach "playing"
+        if playing:
+            synth.wait_for("playing")
+        time.sleep(rng.uniform(0.0, 1.0 if playing else 3.0))
+        moments.append("playing" if playing else "cold start" if cold else "start")
+        assert _processes_marked(marker), "the marker finds the synth's processes"
         synth.process.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
         code = synth.process.wait(timeout=30)
-        assert code in (0, 130, -signal.SIGTERM), (trial, code)
-        _assert_gone(children, shm_before)
+        assert code in (0, 130, -signal.SIGTERM), (trial, code, synth.lines[-5:])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _processes_marked(marker):
+            time.sleep(0.1)
+        assert not _processes_marked(marker), (trial, moments[-1])
+        leaked = {name for name in set(os.listdir("/dev/shm")) - shm_before
+                  if name.startswith("psm_")}
+        assert not leaked, (trial, moments[-1])
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and "deepnote:output_1" in jack.ports():
             time.sleep(0.1)
-        assert "deepnote:output_1" not in jack.ports(), trial
+        assert "deepnote:output_1" not in jack.ports(), (trial, moments[-1])
+    assert moments.count("playing") == STOP_TRIALS // 10
