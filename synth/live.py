@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
     """Run until SIGINT/SIGTERM or until the audio server stops."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
                             socket.SOCK_DGRAM)
-    controller.state_replier = functools.partial(_reply_state, replies, controller)
+    controller.state_replier = functools.partial(
+        _reply_state, replies, controller, functools.partial(_health, decoder, listener, voice))
     while not stop.raised:
         if not server.getIsStarted():  # pyo stops itself when JACK goes away
             break
@@ -175,10 +177,24 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
     replies.close()
 
 
+def _health(decoder: GrainDecoder, listener: OscListener,
+            voice: VoicePlayer | None) -> list[tuple[str, tuple]]:
+    """What /state reports besides the controls: worker restarts, the voice's underruns."""
+    figures: list[tuple[str, tuple]] = [
+        ("/state/decoder/restarts", (decoder.restarts,)),
+        ("/state/listener/restarts", (listener.restarts,))]
+    if voice is not None:
+        figures += [("/state/voice/underruns", (voice.underruns,)),
+                    ("/state/voice/late_ms", (voice.late_ms,)),
+                    ("/state/voice/restarts", (voice.restarts,))]
+    return figures
+
+
 def _reply_state(replies: socket.socket, controller: Controller,
+                 health: Callable[[], list[tuple[str, tuple]]],
                  destination: tuple[str, int]) -> None:
     try:
-        replies.sendto(state_datagram(controller), destination)
+        replies.sendto(state_datagram(controller, health()), destination)
     except OSError as error:
         log.warning("could not send /state to %s:%d (%s)", *destination, error.strerror)
 

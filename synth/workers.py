@@ -93,6 +93,7 @@ class WorkerProcess:
         self._target, self._args, self._channel_names = target, args, channels
         self._name, self.description, self._prepare = name, description, prepare
         self._next_restart = 0.0
+        self.restarts = 0
         self._start()
 
     def _start(self) -> None:
@@ -128,6 +129,7 @@ class WorkerProcess:
         log.warning("%s (pid %s) died with code %s; restarting it; %s", self.description,
                     self._process.pid, self._process.exitcode, consequence)
         self._next_restart = time.monotonic() + RESTART_BACKOFF_SECONDS
+        self.restarts += 1
         self._close_channels()
         self._start()
         return True

@@ -28,9 +28,6 @@ class VoiceSink(Protocol):
 
     def set_volume(self, gain: float) -> None: ...
 
-    @property
-    def underruns(self) -> int: ...
-
 
 class Controller:
     """Holds the performer's latent state and turns messages into sound changes."""

@@ -183,6 +183,10 @@ class OscListener:
         return self._worker.pid
 
     @property
+    def restarts(self) -> int:
+        return self._worker.restarts
+
+    @property
     def alive(self) -> bool:
         return self._worker.alive
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
@@ -9,15 +11,16 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from synth.control.controller import Controller
 
 
-def state_datagram(controller: Controller) -> bytes:
-    """``/state/mode point|path``, ``/state<address> values`` for each control, and
-    ``/state/voice/underruns N`` when a voice plays."""
+def state_datagram(controller: Controller,
+                   health: Sequence[tuple[str, tuple]] = ()) -> bytes:
+    """``/state/mode point|path``, ``/state<address> values`` for each control, and the
+    ``health`` figures the caller adds (``/state/voice/underruns N`` and the like)."""
     bundle = OscBundleBuilder(IMMEDIATELY)
     bundle.add_content(_message("/state/mode", (controller.mode,)))
     for address, values in controller.snapshot():
         bundle.add_content(_message("/state" + address, values))
-    if controller.voice is not None:
-        bundle.add_content(_message("/state/voice/underruns", (controller.voice.underruns,)))
+    for address, values in health:
+        bundle.add_content(_message(address, values))
     return bundle.build().dgram
 
 

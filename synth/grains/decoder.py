@@ -38,6 +38,10 @@ class GrainDecoder:
     def worker_pid(self) -> int | None:
         return self._worker.pid
 
+    @property
+    def restarts(self) -> int:
+        return self._worker.restarts
+
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT,
                    cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Block until the worker has loaded the model (True) or ``cancelled()`` (False);

@@ -57,6 +57,15 @@ class VoicePlayer:
     def underruns(self) -> int:
         return int(self.ring.clock[UNDERRUNS])
 
+    @property
+    def late_ms(self) -> float:
+        """How late the voice was, in all, when it fell behind pyo's read head."""
+        return 1000 * float(self.ring.clock[LATE_SAMPLES]) / self.rate
+
+    @property
+    def restarts(self) -> int:
+        return self._worker.restarts
+
     def wait_ready(self, timeout: float = STARTUP_TIMEOUT,
                    cancelled: Callable[[], bool] = lambda: False) -> bool:
         """Block until the worker has loaded the voice (True) or ``cancelled()`` (False);
@@ -97,7 +106,6 @@ class VoicePlayer:
 
     def close(self) -> None:
         self._worker.close()
-        late_ms = 1000 * self.ring.clock[LATE_SAMPLES] / self.rate
-        log.info("voice: %d underruns (%.1f ms late in all)", self.underruns, late_ms)
+        log.info("voice: %d underruns (%.1f ms late in all)", self.underruns, self.late_ms)
         del self._reader, self._table
         self.ring.close()

@@ -190,7 +190,8 @@ def test_killed_decoder_is_restarted_and_sound_continues(jack, shipped_model, tm
         os.kill(_logged_pid(synth, "decoder pid"), signal.SIGKILL)
         synth.wait_for("restarting it")
         # Controls are served while the new worker loads torch (it takes seconds).
-        assert ask_state(port, timeout=0.5)["/state/mode"] == ["point"]
+        state = ask_state(port, timeout=0.5)
+        assert state["/state/mode"] == ["point"] and state["/state/decoder/restarts"] == [1]
         meanwhile = record(jack, 1.0, tmp_path / "meanwhile.wav")
         oscsend(port, "/xy", "ff", 0.9, 0.1)
         time.sleep(1.0)
@@ -208,6 +209,7 @@ def test_killed_listener_is_restarted_on_the_same_port(jack, shipped_model, tmp_
         os.kill(_logged_pid(synth, "OSC listener pid"), signal.SIGKILL)
         synth.wait_for("restarting it")
         synth.wait_for(f"listens again on port {port}")
+        assert ask_state(port)["/state/listener/restarts"] == [1]
         time.sleep(1.0)
         before = record(jack, 1.0, tmp_path / "before.wav")
         oscsend(port, "/latent", "f" * 16, *FAR_LATENT.split())

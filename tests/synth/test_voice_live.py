@@ -16,7 +16,14 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from synth.shipped import DEFAULT_MODEL
-from tests.jack_harness import REPO, JackServer, SynthProcess, free_udp_port, tools_missing
+from tests.jack_harness import (
+    REPO,
+    JackServer,
+    SynthProcess,
+    ask_state,
+    free_udp_port,
+    tools_missing,
+)
 
 jack = pytest.importorskip("jack")
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard  # noqa: E402
@@ -176,6 +183,11 @@ def test_killed_voice_worker_restarts_without_stuck_notes(playing) -> None:
     time.sleep(1.0)
     assert keyboard.level_db(seconds(keyboard, on) + 0.1, seconds(keyboard, on) + 0.7) \
         > AUDIBLE_DB
+    port = int(next(line for line in synth.lines if "OSC on" in line)
+               .split("OSC on ")[1].split()[0].rsplit(":", 1)[1])
+    state = ask_state(port)
+    assert state["/state/voice/restarts"] == [1] and state["/state/decoder/restarts"] == [0]
+    assert state["/state/voice/underruns"][0] >= 0 and state["/state/voice/late_ms"][0] >= 0
     assert synth.interrupt() == 0
 
 
