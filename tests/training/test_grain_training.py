@@ -231,3 +231,24 @@ def test_resume_with_more_steps_trains_the_run_longer(trained_run, tmp_path, cap
     assert train_main(["grains", "--run-dir", str(trained_run), "--resume", "--steps",
                        "1"]) == 2
     assert f"--steps 1 is below the checkpoint's step {before + 4}" in capsys.readouterr().err
+
+
+def test_a_44_1_khz_model_trains_exports_and_plays(small_audio_folder, tmp_path):
+    """The rate is the model's: the data is resampled to it, nn~ reads it from the file, and
+    the synth plays its grains at a 48 kHz server rate."""
+    run, out, render = tmp_path / "run", tmp_path / "grains44.pt", tmp_path / "played.wav"
+    assert train_main(tiny_training_args(small_audio_folder, run, "--sample-rate", "44100")) == 0
+    assert export_main([str(run), "--out", str(out)]) == 0
+    metadata = read_metadata(out)
+    assert metadata["sample_rate"] == 44100 and metadata["grain_size"] == 512
+    model = load_torchscript(out)
+    grains = model.decode_grains(torch.zeros(3, 16))
+    assert tuple(grains.shape) == (3, 512) and torch.isfinite(grains).all()
+    result = subprocess.run(
+        [sys.executable, "-m", "synth", "--model", str(out), "--audio", "offline", "--render",
+         str(render), "--duration", "2", "--no-voice", "--sr", "48000"],
+        capture_output=True, text=True, timeout=300, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    audio, rate = soundfile.read(render)
+    assert rate == 48000 and np.isfinite(audio).all()
+    assert 20 * np.log10(np.sqrt(np.mean(audio[24000:] ** 2)) + 1e-12) > -70
