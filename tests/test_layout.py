@@ -34,3 +34,18 @@ def test_importing_every_synth_module_loads_no_training_module():
     result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
                             text=True, timeout=120, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_the_audio_process_loads_neither_torch_nor_numba():
+    """torch (about 200 MB and a second to import) belongs in the decoding and voice workers;
+    the process that runs pyo imports what it needs to play, parse OSC and read metadata."""
+    audio_process = ["synth.cli", "synth.live", "synth.offline", "synth.voice.player",
+                     "synth.control.listener", "synth.control.state_reply"]
+    script = ("import importlib, sys\n"
+              f"for name in {audio_process!r}:\n"
+              "    importlib.import_module(name)\n"
+              "print(sorted(m for m in ('torch', 'numba', 'scipy', 'librosa') "
+              "if m in sys.modules))\n")
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"

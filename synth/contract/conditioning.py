@@ -14,16 +14,18 @@ Played back, a SampleRNN voice reads a held counter as 1 + the file's ``held_off
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the audio process must not load torch (about 200 MB and a second)
+    import torch
 
 PITCH, VELOCITY, COUNTER = 0, 1, 2
 FEATURES = ("pitch_octaves_from_c4", "velocity", "counter_fraction")
 MIDDLE_C = 60.0
 
-Values = TypeVar("Values", float, np.ndarray, torch.Tensor)
+Values = TypeVar("Values", float, np.ndarray, "torch.Tensor")
 
 
 def encode_pitch(midi_pitch: Values) -> Values:
