@@ -23,6 +23,7 @@ from pathlib import Path
 from pythonosc.udp_client import SimpleUDPClient
 
 from synth.shipped import DEFAULT_MODEL, DEFAULT_VOICE
+from tests.benchmarks.memory import family, memory_kib
 from tests.jack_harness import CEILING, JackServer, SynthProcess, ask_state, free_udp_port
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard
 
@@ -31,20 +32,10 @@ CHORDS = ([41, 45, 48, 43], [43, 46, 48, 41], [41, 43, 46, 48])  # trained notes
 
 def resident_kib(pid: int) -> int:
     """VmRSS of a process and all its descendants."""
-    total, family = 0, {pid}
-    for status in Path("/proc").glob("[0-9]*/status"):
+    total = 0
+    for member in family(pid):
         try:
-            fields = dict(line.split(":", 1) for line in status.read_text().splitlines()
-                          if ":" in line)
-        except OSError:
-            continue
-        if int(fields["PPid"]) in family or int(fields["Pid"]) in family:
-            family.add(int(fields["Pid"]))
-    for member in family:
-        try:
-            for line in Path(f"/proc/{member}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
+            total += memory_kib(member)["rss"]
         except OSError:
             continue
     return total
