@@ -389,6 +389,10 @@ def export_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--held-offset", type=number(0.0, 10.0),
                         help="SampleRNN voice: a held key's counter is played as 1 + this "
                              "(default 0.3; 0 plays it as trained)")
+    parser.add_argument("--tune", action="store_true",
+                        help="voice: measure how far each trained note plays from its pitch "
+                             "(pyin, seeds apart from the evaluation's) and store the shift "
+                             "of the pitch input that plays it in tune")
     args = parser.parse_args(argv)
 
     def export() -> int:
@@ -405,10 +409,20 @@ def export_main(argv: Sequence[str] | None = None) -> int:
         if kind == RunKind.VOICE:
             from training.voice.export import export_voice_run
 
-            metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset)
+            metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset,
+                                        tune=args.tune)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
+            if "tuning_cents" in metadata:
+                cents = metadata["tuning_cents"]
+                for (note, shift), before, after in zip(metadata["pitch_tuning"],
+                                                        cents["untuned"], cents["tuned"],
+                                                        strict=True):
+                    print(f"  note {note}: {_cents(before)} untuned; told {shift:+.2f} "
+                          f"semitones, {_cents(after)}")
             return 0
+        if args.tune:
+            raise UsageError("--tune is for voice runs")
         from training.grains.export import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)
@@ -486,6 +500,10 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
 
 class UsageError(Exception):
     """A command-line value that cannot work."""
+
+
+def _cents(cents: float | None) -> str:
+    return "no take near it" if cents is None else f"{cents:+.0f} cents"
 
 
 def _check_output(path: Path) -> None:

@@ -9,11 +9,14 @@ Three features, in this order (the file's metadata names them in ``condition_fea
   down holds it at 1.0, and a released key counts it down to 0.
 
 Played back, a SampleRNN voice reads a held counter as 1 + the file's ``held_offset`` (see
-:func:`raise_held_counter`). Every function works on numpy arrays and torch tensors alike.
+:func:`raise_held_counter`), and a tuned voice file is told each note shifted by its
+``pitch_tuning`` (see :func:`tune_pitch`). The encoders work on numpy arrays and torch tensors
+alike.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -51,6 +54,19 @@ def note_condition(pitch: float, velocity: float, hold: int, counter_cap: int,
     condition[:, VELOCITY] = np.where(remaining > 0, velocity, 0.0)
     condition[:, COUNTER] = encode_counter(remaining, counter_cap)
     return condition
+
+
+def tune_pitch(condition: np.ndarray,
+               tuning: Sequence[tuple[float, float]]) -> np.ndarray:
+    """A copy of ``condition`` [..., 3] whose pitch is shifted by the file's tuning: pairs of
+    (MIDI note, semitones to add), measured on the trained notes at export; between them the
+    shift is interpolated, beyond them the nearest one holds."""
+    tuned = np.array(condition, dtype=np.float32)
+    notes = np.asarray([note for note, _ in tuning], np.float64)
+    shifts = np.asarray([shift for _, shift in tuning], np.float64)
+    pitch = tuned[..., PITCH]
+    pitch += (np.interp(pitch * 12.0 + MIDDLE_C, notes, shifts) / 12.0).astype(np.float32)
+    return tuned
 
 
 def raise_held_counter(condition: np.ndarray, held_offset: float) -> np.ndarray:

@@ -83,6 +83,7 @@ class VoiceModelInfo:
     frame_size: int
     counter_cap: int
     trained_notes: list[int]
+    pitch_tuning: list[tuple[float, float]]  # (note, semitones) the network is told to add
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,18 @@ def read_voice_model(path: str | Path) -> VoiceModelInfo:
         source=str(path), sample_rate=int(metadata["sample_rate"]),
         architecture=voice_architecture(metadata, str(path)), voices=int(metadata["voices"]),
         frame_size=int(metadata["frame_size"]), counter_cap=int(metadata["counter_cap"]),
-        trained_notes=[int(note) for note in metadata["trained_notes"]])
+        trained_notes=[int(note) for note in metadata["trained_notes"]],
+        pitch_tuning=_pitch_tuning(metadata.get("pitch_tuning", []), str(path)))
+
+
+def _pitch_tuning(value: Any, source: str) -> list[tuple[float, float]]:
+    try:
+        pairs = [(float(note), float(shift)) for note, shift in value]
+    except (TypeError, ValueError):
+        raise ModelFileError(f"{source}: pitch_tuning must be [[note, semitones], ...]") from None
+    if [note for note, _ in pairs] != sorted({note for note, _ in pairs}):
+        raise ModelFileError(f"{source}: pitch_tuning notes must rise")
+    return pairs
 
 
 def read_composer_model(path: str | Path) -> ComposerModelInfo:

@@ -36,7 +36,8 @@ class VoiceMixer:
         self._scripted = scripted
         self._model = model
         self._seed = seed
-        self.bank = open_voice_bank(scripted, model.architecture, model.voices, seed=seed)
+        self.bank = open_voice_bank(scripted, model.architecture, model.voices, seed=seed,
+                                    tuning=model.pitch_tuning)
         self.allocator = VoiceAllocator(model.voices, model.counter_cap, model.frame_size,
                                         (min(notes), max(notes)))
         self._transposed: dict[int, Resampled] = {}
@@ -83,7 +84,8 @@ class VoiceMixer:
             if rate != 1.0:
                 self._transposed[voice] = Resampled(
                     open_voice_bank(self._scripted, self._model.architecture, 1,
-                                    seed=self._seed + 1 + voice), rate)
+                                    seed=self._seed + 1 + voice,
+                                    tuning=self._model.pitch_tuning), rate)
         # The velocity column is the note's velocity while it sounds and 0 otherwise: each
         # voice's gain and its gate at once.
         gains = condition[:, :, 1].copy()

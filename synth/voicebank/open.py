@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
 import torch
 
+from synth.contract.conditioning import tune_pitch
 from synth.voicebank.samplernn import FastVoiceBank
 from synth.voicebank.state import BankState
 from synth.voicebank.wavenet import FastWaveNetBank
@@ -26,9 +28,32 @@ class VoiceBank(Protocol):
     def restore(self, state: BankState) -> None: ...
 
 
+class TunedBank:
+    """A bank told every note shifted by the voice file's pitch tuning."""
+
+    def __init__(self, bank: VoiceBank, tuning: Sequence[tuple[float, float]]) -> None:
+        self.bank, self.tuning = bank, tuning
+
+    def reset(self, voice: int) -> None:
+        self.bank.reset(voice)
+
+    def reset_all(self) -> None:
+        self.bank.reset_all()
+
+    def generate(self, condition: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+        return self.bank.generate(tune_pitch(condition, self.tuning), temperature)
+
+    def snapshot(self) -> BankState:
+        return self.bank.snapshot()
+
+    def restore(self, state: BankState) -> None:
+        self.bank.restore(state)
+
+
 def open_voice_bank(scripted: torch.jit.ScriptModule, architecture: str, voices: int,
-                    seed: int = 0) -> VoiceBank:
-    """The fast numpy bank that runs a voice file's network (its ``architecture``)."""
-    if architecture == "wavenet":
-        return FastWaveNetBank(scripted, voices, seed=seed)
-    return FastVoiceBank(scripted, voices, seed=seed)
+                    seed: int = 0, tuning: Sequence[tuple[float, float]] = ()) -> VoiceBank:
+    """The fast numpy bank that runs a voice file's network (its ``architecture``), tuned
+    when the file carries a pitch tuning."""
+    bank: VoiceBank = (FastWaveNetBank(scripted, voices, seed=seed) if architecture == "wavenet"
+                       else FastVoiceBank(scripted, voices, seed=seed))
+    return TunedBank(bank, tuning) if tuning else bank

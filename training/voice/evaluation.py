@@ -214,6 +214,7 @@ def _bank_takes(model_path: Path, model: VoiceModelInfo, notes: list[int], veloc
     rate, cap = model.sample_rate, model.counter_cap
     pitches = [p for p in notes for _ in range(takes)]
     bank = open_voice_bank(load_torchscript(model_path), model.architecture, voices=len(pitches),
+                           tuning=model.pitch_tuning,
                            seed=seed)
     tail = int(TAIL_SECONDS * rate) - cap
     condition = np.stack([note_condition(p, encode_velocity(velocity), hold, cap, tail)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +26,7 @@ from training.voice.networks import (
 )
 from training.voice.quantize import dequantize, quantize
 from training.voice.samplernn import CONDITION_FEATURES, SampleRNN, held_counter
+from training.voice.tuning import tune_voice
 
 
 def _cell(rnn: nn.GRU) -> nn.GRUCell:
@@ -140,8 +143,10 @@ class ScriptedVoice(nn.Module):
 
 
 def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
-                     held_offset: float | None = None) -> dict[str, Any]:
-    """Write the voice file; ``held_offset`` (SampleRNN) defaults to playback_held_offset."""
+                     held_offset: float | None = None, tune: bool = False) -> dict[str, Any]:
+    """Write the voice file; ``held_offset`` (SampleRNN) defaults to playback_held_offset;
+    ``tune`` measures the trained notes' intonation on the exported bank and stores the
+    pitch-input shifts that correct it (``training.voice.tuning``)."""
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
@@ -171,9 +176,23 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         **provenance(config, state["step"]),
     }
     validate_metadata(metadata, source="export")
+    if tune:
+        with tempfile.TemporaryDirectory() as scratch:
+            untuned = Path(scratch) / out.name
+            write_model_file(scripted_bank(model, voices, held_offset), metadata, untuned,
+                             check=check_voice_contract, same_output=_same_generation)
+            tuning = tune_voice(untuned)
+        metadata["pitch_tuning"] = [[row.note, row.shift] for row in tuning]
+        metadata["tuning_cents"] = {  # null: no take near the note (nothing to tune by)
+            "untuned": [_cents_or_none(row.cents_before) for row in tuning],
+            "tuned": [_cents_or_none(row.cents_after) for row in tuning]}
     write_model_file(scripted_bank(model, voices, held_offset), metadata, out,
                      check=check_voice_contract, same_output=_same_generation)
     return metadata
+
+
+def _cents_or_none(cents: float) -> float | None:
+    return round(cents, 1) if math.isfinite(cents) else None
 
 
 def context_frame(model: nn.Module) -> int:
