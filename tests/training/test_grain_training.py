@@ -228,6 +228,10 @@ def test_resume_with_more_steps_trains_the_run_longer(trained_run, tmp_path, cap
     assert config["loop"]["steps"] == before + 4
     assert config["resumed"][-1] == {"at_step": before, "steps": before + 4}
     assert load_checkpoint(trained_run / "checkpoint.pt")["step"] == before + 4
+    assert export_main([str(trained_run), "--out", str(tmp_path / "longer.pt")]) == 0
+    metadata = read_metadata(tmp_path / "longer.pt")
+    assert metadata["training_steps"] == before + 4
+    assert metadata["training_resumed"] == [{"at_step": before, "steps": before + 4}]
     assert train_main(["grains", "--run-dir", str(trained_run), "--resume", "--steps",
                        "1"]) == 2
     assert f"--steps 1 is below the checkpoint's step {before + 4}" in capsys.readouterr().err

@@ -54,6 +54,7 @@ def provenance(config: dict, steps: int, training_data: dict | None = None) -> d
     data = training_data if training_data is not None else config.get("data_summary", {})
     return {"training_data": {"folder": config.get("data"), **data},
             "training_command": config.get("command", ""),
+            "training_resumed": config.get("resumed", []),  # each --resume --steps N after it
             "training_steps": int(steps),
             "model_config": config.get("model", {}),
             "code_version": code_version()}
