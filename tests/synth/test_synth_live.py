@@ -286,6 +286,7 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
     rng = random.Random(7)
     shm_before = set(os.listdir("/dev/shm"))
     moments = []
+    refused = 0
     for trial in range(STOP_TRIALS):
         marker = f"DEEPNOTE_STOP_TRIAL=t{trial}-{os.getpid()}"
         env = {"DEEPNOTE_STOP_TRIAL": marker.split("=")[1]}
@@ -305,8 +306,12 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
         # -SIGINT: a Ctrl-C that lands in code pyo runs through PyRun_SimpleString marks
         # CPython's "unhandled KeyboardInterrupt" flag, and CPython ends the process with
         # SIGINT after main() has answered it (a shell reports 130 either way).
-        assert code in (0, 130, -signal.SIGINT, -signal.SIGTERM), (trial, code,
-                                                                   synth.lines[-5:])
+        if code == 2:  # jackd (dummy) sometimes refuses a client right after the last one
+            assert "audio server did not start" in synth.lines[-1], synth.lines[-5:]
+            refused += 1
+        else:
+            assert code in (0, 130, -signal.SIGINT, -signal.SIGTERM), (trial, code,
+                                                                       synth.lines[-5:])
         time.sleep(0.05)  # the last lines of output
         assert not any("Traceback" in line for line in synth.lines), synth.lines[-8:]
         deadline = time.monotonic() + 10
@@ -321,3 +326,4 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
             time.sleep(0.1)
         assert "deepnote:output_1" not in jack.ports(), (trial, moments[-1])
     assert moments.count("playing") == STOP_TRIALS // 10
+    assert refused <= STOP_TRIALS // 10, f"JACK refused {refused} of {STOP_TRIALS} starts"
