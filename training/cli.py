@@ -39,6 +39,10 @@ def train_main(argv: Sequence[str] | None = None) -> int:
     voice_data = add_model("voice-data",
                            "render a WAV + MIDI note dataset from a soundfont (fluidsynth)")
     _add_voice_data_arguments(voice_data)
+    grains_data = add_model("grains-data",
+                            "render a folder of instrument notes or of drums and noises from "
+                            "a soundfont (fluidsynth), to train or judge grain models on")
+    _add_grains_data_arguments(grains_data)
     wavenet = add_model("wavenet",
                         "train an unconditioned WaveNet on any folder of audio (loops, beats)")
     _add_audio_wavenet_arguments(wavenet)
@@ -56,6 +60,8 @@ def train_main(argv: Sequence[str] | None = None) -> int:
         return _run_cli(lambda: _render_voice_data(args), "deepnote-train")
     if args.model == "composer-data":
         return _run_cli(lambda: _write_chorales(args), "deepnote-train")
+    if args.model == "grains-data":
+        return _run_cli(lambda: _render_grains_data(args), "deepnote-train")
     command = "deepnote-train " + shlex.join(sys.argv[1:] if argv is None else list(argv))
     if args.model == "voice":
         return _run_cli(lambda: _train_voice(args, command), "deepnote-train")
@@ -144,7 +150,7 @@ def _add_voice_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--velocities", default="100", help="comma-separated, 1..127")
     parser.add_argument("--durations", default="2", help="note lengths in seconds")
     parser.add_argument("--program", type=whole(1, 128), default=defaults.program,
-                        help="General MIDI program, 1..128 (57 = trombone)")
+                        help="General MIDI program, 1..128 (57 = trumpet, 58 = trombone)")
     parser.add_argument("--sample-rate", type=whole(1000, 192000), default=defaults.sample_rate)
     parser.add_argument("--file-seconds", type=number(0.0, 600.0, low_open=True),
                         default=defaults.file_seconds)
@@ -298,7 +304,8 @@ def eval_main(argv: Sequence[str] | None = None) -> int:
         if args.other is not None and not args.other.is_dir():
             raise UsageError(f"--other {args.other}: no such folder")
         report = evaluate_run(args.run_dir, args.out or args.run_dir / "eval", args.other)
-        print(json.dumps({key: report[key] for key in ("models", "other") if key in report},
+        shown = ("models", "other", "ratios_to_pca")
+        print(json.dumps({key: report[key] for key in shown if key in report},
                          indent=1))
         return 0
 
@@ -323,7 +330,8 @@ def _eval_voice(argv: list[str]) -> int:
     parser.add_argument("--seeds", default="0", help="comma-separated generation seeds")
     parser.add_argument("--velocity", type=whole(1, 127), default=100, help="MIDI velocity, 1..127")
     parser.add_argument("--program", type=whole(1, 128), default=57,
-                        help="General MIDI program of the reference (57: trombone)")
+                        help="General MIDI program of the reference (57: trumpet, the "
+                             "shipped voice's data; 58: trombone)")
     parser.add_argument("--soundfont", type=Path, default=None,
                         help="soundfont of the reference (default: FluidR3 GM)")
     parser.add_argument("--reference-dir", type=Path,
@@ -434,14 +442,15 @@ def export_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
-    from training.grains.task import GRAIN_PRESETS
+    from training.grains.presets import DEFAULT_GRAIN_PRESET, GRAIN_PRESETS
 
     defaults = GrainDatasetConfig()
-    _add_loop_arguments(parser, steps=20000, batch_size=128, learning_rate=1e-3,
+    _add_loop_arguments(parser, steps=8000, batch_size=128, learning_rate=1e-3,
                         eval_every=1000)
-    parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default="spectral",
-                        help="spectral: the shipped model's loss (a multi-resolution STFT "
-                             "term); prototype: the original IRCAM student project's")
+    parser.add_argument("--preset", choices=sorted(GRAIN_PRESETS), default=DEFAULT_GRAIN_PRESET,
+                        help="level-shape: level apart from timbre, the shipped model; "
+                             "spectral: the prototype's network with a multi-resolution STFT "
+                             "loss; prototype: the original IRCAM student project's")
     parser.add_argument("--beta", type=number(0.0, 100.0), help="KL weight (default: the preset's)")
     parser.add_argument("--stft-weight", type=number(0.0, 1000.0),
                         help="multi-resolution STFT loss weight (default: the preset's)")
@@ -457,10 +466,33 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
                         help="keep each file's level (default: peak-normalise to 0.9)")
 
 
+def _add_grains_data_arguments(parser: argparse.ArgumentParser) -> None:
+    from training.grains.sound_folders import SoundFolder
+    from training.voice.note_render import DEFAULT_SOUNDFONT
+
+    parser.add_argument("--kind", type=SoundFolder, choices=list(SoundFolder), required=True,
+                        help="instruments: 20 General MIDI programs, 3 notes, 2 velocities, "
+                             "with releases; percussion: 8 drum kits x 12 drums, and 8 sound "
+                             "effects")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the WAV files")
+    parser.add_argument("--sample-rate", type=whole(1000, 192000), default=16000)
+    parser.add_argument("--soundfont", type=Path, default=DEFAULT_SOUNDFONT)
+
+
+def _render_grains_data(args: argparse.Namespace) -> int:
+    from training.grains.sound_folders import render_sound_folder
+
+    count = render_sound_folder(args.kind, args.out, args.sample_rate, args.soundfont)
+    print(f"wrote {count} WAV files to {args.out}")
+    return 0
+
+
 def _train_grains(args: argparse.Namespace, command: str) -> int:
+    from training.grains.presets import GRAIN_PRESETS, GrainArchitecture
     from training.grains.run import prepare_grain_run
 
-    if args.grain_size % 32:
+    convolutional = GRAIN_PRESETS[args.preset].architecture is GrainArchitecture.CONV
+    if convolutional and args.grain_size % 32:
         raise UsageError(f"--grain-size {args.grain_size} is not a multiple of 32 (the "
                          "encoder's total stride)")
     return _run_training(args, lambda group: prepare_grain_run(args, command, group),

@@ -17,7 +17,7 @@ from tests.conftest import tiny_training_args
 from training.cli import eval_main, export_main, train_main
 from training.core.checkpoint import load_checkpoint
 from training.grains.export import NN_TILDE_TEST_LENGTH
-from training.grains.task import GRAIN_PRESETS
+from training.grains.presets import GRAIN_PRESETS
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,7 +76,7 @@ def test_export_reload_decode_and_nn_tilde_zeros(trained_run, tmp_path):
 def test_evaluation_reports_vae_next_to_pca(trained_run, tmp_path):
     assert eval_main([str(trained_run), "--out", str(tmp_path)]) == 0
     report = json.loads((tmp_path / "report.json").read_text())
-    assert set(report["models"]) == {"vae-spectral", "pca-16"}  # the default preset
+    assert set(report["models"]) == {"vae-level-shape", "pca-16"}  # the default preset
     for scores in report["models"].values():
         for scope in ("grain", "file"):
             assert scores[scope]["lsd_db"] > 0 and scores[scope]["spectral_convergence"] > 0
@@ -99,6 +99,11 @@ def test_evaluation_measures_quiet_frames_silence_and_other_audio(trained_run, t
     assert report["other"]["files"] == 1
     for scores in report["other"]["models"].values():
         assert scores["file"]["lsd_db"] > 0 and scores["quiet_frames"]["frames"] > 0
+    ratios = report["ratios_to_pca"]
+    assert set(ratios) == {"held_out_grain_lsd", "held_out_file_lsd", "other_file_lsd"}
+    other = report["other"]["models"]
+    assert ratios["other_file_lsd"] == round(
+        other["vae-level-shape"]["file"]["lsd_db"] / other["pca-16"]["file"]["lsd_db"], 3)
 
 
 def test_quiet_frames_that_come_back_loud_or_silent_are_counted():

@@ -33,3 +33,24 @@ def test_shapes_and_output_range():
 def test_grain_size_must_divide_by_total_stride():
     with pytest.raises(ValueError, match="multiple of 32"):
         GrainVAE(grain_size=500)
+
+
+def test_level_shape_keeps_the_level_apart_and_silence_silent():
+    from training.grains.level_shape import LevelShapeVAE
+
+    model = LevelShapeVAE().eval()
+    t = torch.arange(512) / 16000
+    tone = torch.sin(2 * torch.pi * 440 * t)
+    grains = torch.stack([tone * 0.5, tone * 0.005, torch.zeros(512)])
+    with torch.no_grad():
+        mean, logvar = model.encode(grains)
+        decoded = model.decode(mean)
+    assert mean.shape == logvar.shape == (3, 16)
+    level_db = 10 * torch.log10(grains.square().mean(-1) + 1e-12)
+    assert torch.allclose(mean[:2, 0], (level_db[:2] + 40) / 20, atol=1e-4)
+    decoded_db = 10 * torch.log10(decoded.square().mean(-1) + 1e-30)
+    assert torch.allclose(decoded_db[:2], level_db[:2], atol=0.1)  # an untrained shape, exact level
+    assert decoded[2].abs().max() == 0.0
+    assert (logvar[:, 0] == -30).all()
+    scripted = torch.jit.script(model)
+    assert torch.equal(scripted.decode(mean), decoded)

@@ -53,18 +53,28 @@ def plot_latent_map(
 
 
 def plot_comparison(report: dict, path: Path) -> None:
-    """Bars: each model's held-out metrics, per grain and on whole files."""
+    """Bars: each model's held-out metrics per grain and on whole files, how many quiet frames
+    keep their level, and (when the report has them) whole files of the "other" folder."""
     models = list(report["models"])
-    panels = [("grain", "lsd_db"), ("file", "lsd_db"),
-              ("grain", "spectral_convergence"), ("file", "spectral_convergence")]
-    figure, axes = plt.subplots(1, len(panels), figsize=(13, 3.8))
-    for axis, (scope, metric) in zip(axes, panels, strict=True):
-        values = [report["models"][name][scope][metric] for name in models]
+    panels = [("held-out grains: LSD dB", "models", "grain", "lsd_db"),
+              ("held-out files: LSD dB", "models", "file", "lsd_db"),
+              ("held-out grains: spectral conv.", "models", "grain", "spectral_convergence"),
+              ("held-out files: spectral conv.", "models", "file", "spectral_convergence"),
+              ("quiet frames within 6 dB (higher is better)", "models", "quiet_frames",
+               "within_6_db")]
+    if "other" in report:
+        panels += [("other audio, files: LSD dB", "other", "file", "lsd_db"),
+                   ("other audio, files: spectral conv.", "other", "file",
+                    "spectral_convergence")]
+    figure, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 3.8))
+    for axis, (title, section, scope, metric) in zip(axes, panels, strict=True):
+        scores = report[section] if section == "models" else report[section]["models"]
+        values = [scores[name][scope][metric] for name in models]
         bars = axis.bar(models, values, color=[f"C{i}" for i in range(len(models))])
         axis.bar_label(bars, fmt="%.3g", fontsize=8)
-        axis.set_title(f"{metric} ({scope})", fontsize=9)
+        axis.set_title(title, fontsize=8)
         axis.tick_params(axis="x", labelrotation=20, labelsize=8)
-    figure.suptitle("held-out reconstruction (lower is better)")
+    figure.suptitle("reconstruction beside PCA (lower is better unless marked)")
     _save(figure, path)
 
 

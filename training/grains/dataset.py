@@ -26,7 +26,7 @@ class GrainDatasetConfig:
     sample_rate: int = 16000
     grain_size: int = 512
     hop: int = 256
-    silence_db: float = -50.0
+    silence_db: float = -90.0  # digital silence and dither out; quiet sound stays in
     test_fraction: float = 0.1
     normalize_peak: float | None = 0.9
     seed: int = 0

@@ -16,7 +16,7 @@ from training.core.metrics import (
 )
 from training.grains.cutting import slice_grains
 from training.grains.dataset import GrainDataset
-from training.grains.vae import GrainVAE
+from training.grains.presets import GrainModel
 
 GrainCodec = Callable[[np.ndarray], np.ndarray]
 
@@ -24,7 +24,7 @@ QUIET_DB = -40.0  # frames quieter than this (and above digital silence) are the
 SILENT_DB = -100.0
 
 
-def vae_codec(model: GrainVAE, device: torch.device, batch_size: int = 4096) -> GrainCodec:
+def vae_codec(model: GrainModel, device: torch.device, batch_size: int = 4096) -> GrainCodec:
     """Encode to the posterior mean and decode: the deterministic reconstruction."""
 
     def reconstruct(grains: np.ndarray) -> np.ndarray:

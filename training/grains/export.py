@@ -24,8 +24,8 @@ from synth.contract.torchscript import load_torchscript, torchscript_warnings_si
 from synth.files import atomic_write_bytes
 from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
+from training.grains.presets import GrainModel
 from training.grains.run import load_trained_run
-from training.grains.vae import GrainVAE
 
 NN_TILDE_TEST_LENGTH = 8192
 QUANTILE_LEVELS = 101  # 0%, 1%, ..., 100%
@@ -44,7 +44,7 @@ class ScriptedGrainModel(nn.Module):
     [B, latent, N] -> [B, 1, N * grain] (grains placed end to end) and ``forward`` (both).
     """
 
-    def __init__(self, vae: GrainVAE) -> None:
+    def __init__(self, vae: GrainModel) -> None:
         super().__init__()
         self.vae = vae
         self.grain_size = vae.grain_size
@@ -102,12 +102,15 @@ def export_grain_run(run_dir: Path, out: Path) -> dict[str, Any]:
 
 
 def grain_metadata(
-    vae: GrainVAE, dataset: GrainDataset, config: dict, trained_steps: int
+    vae: GrainModel, dataset: GrainDataset, config: dict, trained_steps: int
 ) -> dict[str, Any]:
     """Everything the runtime needs to know, measured on the training grains."""
     latents = _encode_all(vae, dataset.train_grains)
     levels = np.linspace(0.0, 1.0, QUANTILE_LEVELS)
     centred = latents - latents.mean(axis=0)
+    # The xy plane spans timbre only: a measured level dimension stays at its mean there
+    # (the synth levels its tables anyway).
+    centred[:, : vae.level_dims] = 0.0
     _, singular_values, axes = np.linalg.svd(centred, full_matrices=False)
     variance = singular_values**2
     projected = centred @ axes[:2].T
@@ -201,7 +204,7 @@ def _same_decodes(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptMo
         return torch.equal(reloaded.decode_grains(probe), scripted.decode_grains(probe))
 
 
-def _encode_all(vae: GrainVAE, grains: np.ndarray, batch_size: int = 4096) -> np.ndarray:
+def _encode_all(vae: GrainModel, grains: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     chunks = []
     with torch.no_grad():
         for start in range(0, len(grains), batch_size):

@@ -42,3 +42,24 @@ def multi_resolution_stft_loss(
         )
         total = total + convergence.mean() + log_distance.mean()
     return total / len(fft_sizes)
+
+
+def level_normalised_error(reconstruction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean squared error with both grains divided by the target's RMS: a quiet grain's
+    waveform counts as much as a loud one's."""
+    rms = torch.sqrt(target.square().mean(dim=-1, keepdim=True) + 1e-12)
+    return torch.mean(((reconstruction - target) / rms).square())
+
+
+def log_spectral_distance_loss(reconstruction: torch.Tensor, target: torch.Tensor,
+                               power_floor: float = 1e-8) -> torch.Tensor:
+    """The evaluation's per-grain log-spectral distance (dB, one Hann-windowed frame per
+    grain, the same power floor), averaged over the batch."""
+    window = torch.hann_window(target.shape[-1], periodic=True, device=target.device,
+                               dtype=target.dtype)
+    scale = window.sum() / 2.0
+    powers = [(torch.fft.rfft(signal * window) / scale).abs().square()
+              for signal in (reconstruction, target)]
+    estimate, reference = (torch.log10(power + power_floor) for power in powers)
+    difference = 10.0 * (reference - estimate)
+    return torch.sqrt(difference.square().mean(dim=-1) + 1e-6).mean()

@@ -49,12 +49,23 @@ def evaluate_run(run_dir: Path, out_dir: Path, other: Path | None = None) -> dic
         report["other"] = {"folder": str(other), "files": len(signals), "models": {
             name: evaluate_files(vae_codec(vae, torch.device("cpu")), signals, grain_size),
             f"pca-{latent_dim}": evaluate_files(pca.reconstruct, signals, grain_size)}}
+    report["ratios_to_pca"] = _ratios(report, name, f"pca-{latent_dim}")
     report["evaluation_seconds"] = round(time.perf_counter() - started, 1)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=1)
     atomic_write_text(out_dir / "report.json", text)
     plot_comparison(report, out_dir / "comparison.png")
     return report
+
+
+def _ratios(report: dict, model: str, baseline: str) -> dict[str, float]:
+    """The model's log-spectral distance over PCA's (below 1: the model is better)."""
+    sections = [("held_out", report["models"])]
+    if "other" in report:
+        sections.append(("other", report["other"]["models"]))
+    return {f"{label}_{scope}_lsd": round(scores[model][scope]["lsd_db"]
+                                          / scores[baseline][scope]["lsd_db"], 3)
+            for label, scores in sections for scope in ("grain", "file") if scope in scores[model]}
 
 
 def _other_signals(folder: Path, sample_rate: int) -> list[np.ndarray]:

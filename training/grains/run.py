@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
@@ -18,8 +18,13 @@ from training.core.run_folder import (
     write_run_config,
 )
 from training.grains.dataset import GrainDataset, GrainDatasetConfig, build_grain_dataset
-from training.grains.task import GRAIN_PRESETS, GrainModelConfig, GrainTask
-from training.grains.vae import GrainVAE
+from training.grains.presets import (
+    GRAIN_PRESETS,
+    GrainModel,
+    GrainModelConfig,
+    build_grain_model,
+)
+from training.grains.task import GrainTask
 
 DATASET_NAME = "dataset.npz"
 
@@ -41,7 +46,7 @@ class TrainedGrainRun:
     config: dict
     dataset: GrainDataset
     state: dict
-    vae: GrainVAE
+    vae: GrainModel
 
 
 def load_trained_run(run_dir: Path) -> TrainedGrainRun:
@@ -49,7 +54,7 @@ def load_trained_run(run_dir: Path) -> TrainedGrainRun:
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     dataset = load_run_dataset(run_dir)
-    vae = GrainVAE(grain_size=dataset.config.grain_size)
+    vae = build_grain_model(GrainModelConfig(**config["model"]), dataset.config.grain_size)
     load_weights(vae, state, run_dir, "grain VAE")
     return TrainedGrainRun(config, dataset, state, vae.eval())
 
@@ -63,8 +68,8 @@ def load_run_dataset(run_dir: Path) -> GrainDataset:
 
 def _new_run_config(args: argparse.Namespace, command: str) -> dict:
     preset = GRAIN_PRESETS[args.preset]
-    model = GrainModelConfig(
-        preset=preset.preset,
+    model = replace(
+        preset,
         beta=preset.beta if args.beta is None else args.beta,
         stft_weight=preset.stft_weight if args.stft_weight is None else args.stft_weight,
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
@@ -15,25 +14,19 @@ from training.core.metrics import grain_power_spectra, spectral_scores
 from training.core.plots import plot_latent_map, plot_loss_curve
 from training.grains.dataset import GrainDataset
 from training.grains.evaluation import resynthesize, vae_codec
-from training.grains.losses import gaussian_kl, multi_resolution_stft_loss, squared_error
-from training.grains.vae import GrainVAE
-
-
-@dataclass(frozen=True)
-class GrainModelConfig:
-    """Loss settings of a grain VAE; the architecture is the prototype's in every preset."""
-
-    preset: str = "prototype"
-    beta: float = 0.01
-    stft_weight: float = 0.0
-
-
-GRAIN_PRESETS: dict[str, GrainModelConfig] = {
-    # The original prototype: beta-weighted ELBO with a Gaussian (squared-error) likelihood.
-    "prototype": GrainModelConfig(preset="prototype", beta=0.01, stft_weight=0.0),
-    # The same network with a multi-resolution STFT term, which listens like an ear does.
-    "spectral": GrainModelConfig(preset="spectral", beta=0.01, stft_weight=4.0),
-}
+from training.grains.losses import (
+    gaussian_kl,
+    level_normalised_error,
+    log_spectral_distance_loss,
+    multi_resolution_stft_loss,
+    squared_error,
+)
+from training.grains.presets import (
+    GrainArchitecture,
+    GrainModel,
+    GrainModelConfig,
+    build_grain_model,
+)
 
 PREVIEW_FILES = 2
 PREVIEW_SECONDS = 4.0
@@ -51,9 +44,12 @@ class GrainTask:
         self._train_grains = torch.from_numpy(dataset.train_grains)
         self._test_grains = torch.from_numpy(dataset.test_grains)
         self._test_spectra = grain_power_spectra(dataset.test_grains)  # fixed: compute once
+        self._level_dims = 0
 
     def build_model(self) -> nn.Module:
-        return GrainVAE(grain_size=self.dataset.config.grain_size)
+        model = build_grain_model(self.config, self.dataset.config.grain_size)
+        self._level_dims = model.level_dims  # the loop may wrap the model (DDP) afterwards
+        return model
 
     def batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
         return self._train_grains[indices].to(device)
@@ -62,26 +58,46 @@ class GrainTask:
         self, model: nn.Module, batch: torch.Tensor
     ) -> tuple[torch.Tensor, dict[str, float]]:
         reconstruction, mean, logvar = model(batch)
-        reconstruction_error = squared_error(reconstruction, batch)
-        kl = gaussian_kl(mean, logvar)
-        loss = reconstruction_error + self.config.beta * kl
-        terms = {"squared_error": reconstruction_error.item(), "kl": kl.item()}
-        if self.config.stft_weight:
-            spectral = multi_resolution_stft_loss(reconstruction, batch)
-            loss = loss + self.config.stft_weight * spectral
+        config = self.config
+        free = self._level_dims  # measured dimensions carry no KL
+        kl = gaussian_kl(mean[:, free:], logvar[:, free:])
+        loss = config.beta * kl
+        terms = {"kl": kl.item()}
+        if config.squared_error_weight:
+            error = squared_error(reconstruction, batch)
+            loss = loss + config.squared_error_weight * error
+            terms["squared_error"] = error.item()
+        if config.shape_error_weight:
+            error = level_normalised_error(reconstruction, batch)
+            loss = loss + config.shape_error_weight * error
+            terms["shape_error"] = error.item()
+        if config.lsd_weight:
+            distance = log_spectral_distance_loss(reconstruction, batch)
+            loss = loss + config.lsd_weight * distance
+            terms["lsd_db"] = distance.item()
+        if config.stft_weight:
+            spectral = multi_resolution_stft_loss(*self._stft_inputs(reconstruction, batch))
+            loss = loss + config.stft_weight * spectral
             terms["stft"] = spectral.item()
         return loss, terms
 
+    def _stft_inputs(self, reconstruction: torch.Tensor,
+                     batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.config.architecture is GrainArchitecture.CONV:
+            return reconstruction, batch
+        rms = torch.sqrt(batch.square().mean(dim=-1, keepdim=True) + 1e-12)
+        return reconstruction / rms, batch / rms
+
     def evaluate(self, model: nn.Module, device: torch.device) -> dict[str, float]:
         grains = self._test_grains.to(device)
-        vae = cast(GrainVAE, model)
+        vae = cast(GrainModel, model)
         mean, logvar = vae.encode(grains)
         reconstruction = vae.decode(mean)
         scores = spectral_scores(self._test_spectra,
                                  grain_power_spectra(reconstruction.cpu().numpy()))
         return {
             "squared_error": float(squared_error(reconstruction, grains)),
-            "kl": float(gaussian_kl(mean, logvar)),
+            "kl": float(gaussian_kl(mean[:, vae.level_dims:], logvar[:, vae.level_dims:])),
             **scores,
         }
 
@@ -89,7 +105,7 @@ class GrainTask:
         plot_loss_curve(history, self.run_dir / "loss.png", eval_key="lsd_db")
         device = next(model.parameters()).device
         with torch.no_grad():
-            latents, _ = cast(GrainVAE, model).encode(self._test_grains.to(device))
+            latents, _ = cast(GrainModel, model).encode(self._test_grains.to(device))
         latents_np = latents.cpu().numpy()
         centred = latents_np - latents_np.mean(axis=0)
         _, _, axes = np.linalg.svd(centred, full_matrices=False)
@@ -101,7 +117,7 @@ class GrainTask:
         previews = self.run_dir / "previews"
         previews.mkdir(exist_ok=True)
         rate = self.dataset.config.sample_rate
-        codec = vae_codec(cast(GrainVAE, model), next(model.parameters()).device)
+        codec = vae_codec(cast(GrainModel, model), next(model.parameters()).device)
         for file_id, signal in zip(self.dataset.test_files[:PREVIEW_FILES],
                                    self.dataset.test_signals, strict=False):
             excerpt = signal[: int(PREVIEW_SECONDS * rate)]

@@ -63,6 +63,7 @@ class GrainVAE(nn.Module):
         if grain_size % total_stride:
             raise ValueError(f"grain_size {grain_size} is not a multiple of {total_stride}")
         self.grain_size = grain_size
+        self.level_dims = 0  # every latent dimension is learned (see LevelShapeVAE)
         self.latent_steps = grain_size // total_stride
         self.latent_channels = encoder.channels[-1]
         self.latent_dim = self.latent_steps * self.latent_channels

@@ -1,9 +1,9 @@
 """Note datasets rendered from a General MIDI soundfont with fluidsynth.
 
 All notes go into one MIDI file, one per slot of ``file_seconds``, rendered in one fluidsynth
-run and cut back into one WAV + MIDI pair per note. The thesis set is the default: trombone
-(GM program 57, counted from 1) on F2 G2 A2 Bb2 C3, 16 kHz, 4 s files that start with 1 s
-of silence.
+run and cut back into one WAV + MIDI pair per note. The thesis set's notes are the default:
+F2 G2 A2 Bb2 C3, 16 kHz, 4 s files that start with 1 s of silence, on GM program 57 counted
+from 1, which is FluidR3's trumpet (the thesis's trombone is 58).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ DEFAULT_SOUNDFONT = Path("/usr/share/sounds/sf2/FluidR3_GM.sf2")
 THESIS_NOTES = ("F2", "G2", "A2", "Bb2", "C3")
 TICKS_PER_BEAT = 480
 TEMPO = 500_000  # microseconds per beat: 1 beat = 0.5 s
+PERCUSSION_CHANNEL = 9  # General MIDI channel 10, counted from 0
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,13 @@ class RenderPlan:
     notes: tuple[int, ...]
     velocities: tuple[int, ...] = (100,)
     durations: tuple[float, ...] = (2.0,)
-    program: int = 57  # General MIDI numbering from 1: 57 is the trombone
+    program: int = 57  # General MIDI numbering from 1: 57 is the trumpet (58 the trombone)
     sample_rate: int = 16000
     file_seconds: float = 4.0
     lead_silence: float = 1.0
     soundfont: Path = DEFAULT_SOUNDFONT
+    channel: int = 0  # 9 is General MIDI's percussion channel, where program picks the kit
+    write_midi: bool = True  # a WAV + MIDI pair per note, or the WAV alone
 
 
 def parse_notes(text: str) -> tuple[int, ...]:
@@ -53,7 +56,8 @@ def parse_notes(text: str) -> tuple[int, ...]:
 
 def note_file_stem(plan: RenderPlan, pitch: int, velocity: int, duration: float) -> str:
     name = librosa.midi_to_note(pitch, unicode=False).replace("#", "s")
-    return f"p{plan.program:03d}_{name}_v{velocity:03d}_d{duration:g}"
+    prefix = "kit" if plan.channel == PERCUSSION_CHANNEL else "p"
+    return f"{prefix}{plan.program:03d}_{name}_v{velocity:03d}_d{duration:g}"
 
 
 def check_soundfont(path: Path) -> None:
@@ -99,7 +103,8 @@ def render_note_set(plan: RenderPlan, out: Path) -> list[str]:
         piece = mono[index * slot:(index + 1) * slot]
         clip[:len(piece)] = piece
         soundfile.write(out / f"{stem}.wav", clip, plan.sample_rate, subtype="PCM_16")
-        _write_single_note(plan, pitch, velocity, duration, out / f"{stem}.mid")
+        if plan.write_midi:
+            _write_single_note(plan, pitch, velocity, duration, out / f"{stem}.mid")
         stems.append(stem)
     return stems
 
@@ -113,7 +118,8 @@ def _track(plan: RenderPlan) -> tuple[mido.MidiFile, mido.MidiTrack]:
     track = mido.MidiTrack()
     midi.tracks.append(track)
     track.append(mido.MetaMessage("set_tempo", tempo=TEMPO, time=0))
-    track.append(mido.Message("program_change", program=plan.program - 1, time=0))
+    track.append(mido.Message("program_change", channel=plan.channel,
+                              program=plan.program - 1, time=0))
     return midi, track
 
 
@@ -123,8 +129,10 @@ def _write_song(plan: RenderPlan, takes: list[tuple[int, int, float]], path: Pat
     for index, (pitch, velocity, duration) in enumerate(takes):
         on = _seconds_to_ticks(index * plan.file_seconds + plan.lead_silence)
         off = on + _seconds_to_ticks(duration)
-        track.append(mido.Message("note_on", note=pitch, velocity=velocity, time=on - cursor))
-        track.append(mido.Message("note_off", note=pitch, velocity=0, time=off - on))
+        track.append(mido.Message("note_on", channel=plan.channel, note=pitch,
+                                  velocity=velocity, time=on - cursor))
+        track.append(mido.Message("note_off", channel=plan.channel, note=pitch, velocity=0,
+                                  time=off - on))
         cursor = off
     end = _seconds_to_ticks(len(takes) * plan.file_seconds)
     track.append(mido.MetaMessage("end_of_track", time=max(0, end - cursor)))
@@ -134,8 +142,8 @@ def _write_song(plan: RenderPlan, takes: list[tuple[int, int, float]], path: Pat
 def _write_single_note(plan: RenderPlan, pitch: int, velocity: int, duration: float,
                        path: Path) -> None:
     midi, track = _track(plan)
-    track.append(mido.Message("note_on", note=pitch, velocity=velocity,
+    track.append(mido.Message("note_on", channel=plan.channel, note=pitch, velocity=velocity,
                               time=_seconds_to_ticks(plan.lead_silence)))
-    track.append(mido.Message("note_off", note=pitch, velocity=0,
+    track.append(mido.Message("note_off", channel=plan.channel, note=pitch, velocity=0,
                               time=_seconds_to_ticks(duration)))
     midi.save(str(path))
