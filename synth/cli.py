@@ -24,6 +24,7 @@ from synth.control.presets import PresetError, PresetStore, default_preset_direc
 from synth.control.score import ScoreError, read_score
 from synth.files import OutputError, audio_format, replaceable_target
 from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
+from synth.voice.notes import BendSettings
 
 MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
 
@@ -85,6 +86,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--voice-horizon-ms", type=number(0.0, 5000.0), default=80.0,
                         help="how far ahead of playback held notes are generated (default "
                              "80 ms; raise it if the log reports underruns)")
+    parser.add_argument("--bend-range", type=number(0.0, 96.0), default=2.0,
+                        help="semitones the pitch wheel bends the voice at full throw "
+                             "(default 2)")
+    parser.add_argument("--mpe", action="store_true",
+                        help="MIDI Polyphonic Expression, lower zone: channel 1 bends every "
+                             "note by --bend-range, channels 2-16 each bend their own note by "
+                             "48 semitones; channel pressure raises the note's velocity")
     parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
@@ -210,7 +218,8 @@ def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
 
         if not args.midi_file.is_file():
             raise UsageError(f"{args.midi_file}: no such MIDI file")
-        summary = render_midi(args.voice, args.midi_file, args.render, args.seed)
+        summary = render_midi(args.voice, args.midi_file, args.render, args.seed,
+                              _bend_settings(args))
         log.info("wrote %s (%.1f s, %d notes through the voice)", args.render,
                  summary["seconds"], summary["notes"])
         return 0
@@ -225,6 +234,10 @@ def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
     return 0
 
 
+def _bend_settings(args: argparse.Namespace) -> BendSettings:
+    return BendSettings(bend_range=args.bend_range, mpe=args.mpe)
+
+
 def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
     from synth.live import AudioUnavailable, LiveSettings, run_live
     from synth.voice.worker import VoiceOptions
@@ -237,7 +250,7 @@ def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
             horizon_ms=args.voice_horizon_ms, midi_in=args.midi_in,
             midi_api=args.midi_api, midi_client=f"{args.jack_name}-midi",
             composer_path=str(args.composer) if args.composer else None, seed=args.seed,
-            log_level=logging.getLogger().level)
+            log_level=logging.getLogger().level, bend=_bend_settings(args))
     settings = LiveSettings(
         model_path=args.model, audio=args.audio, server_rate=args.sr, buffer_size=args.buffer,
         output_device=args.output_device, jack_name=args.jack_name, osc_host=args.osc_host,

@@ -14,14 +14,22 @@ from synth.contract.model_file import ModelFileError, read_voice_model
 from synth.contract.torchscript import load_torchscript
 from synth.files import atomic_output, audio_format
 from synth.voice.mixer import VoiceMixer
-from synth.voice.notes import NoteEvent, NoteKind, apply_event, event_from_message
+from synth.voice.notes import (
+    DEFAULT_BEND,
+    BendSettings,
+    NoteEvent,
+    NoteKind,
+    apply_event,
+    event_from_message,
+)
 
 CEILING = 10 ** (-1.05 / 20)
 TAIL_SECONDS = 0.5
 
 
 def read_midi_events(path: Path, rate: int) -> list[tuple[int, NoteEvent]]:
-    """(sample, event) for the notes and pedals of a MIDI file; other messages are ignored."""
+    """(sample, event) for the notes, pedals, wheels and pressure of a MIDI file; other
+    messages are ignored."""
     try:
         midi = mido.MidiFile(str(path))
     except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
@@ -35,13 +43,14 @@ def read_midi_events(path: Path, rate: int) -> list[tuple[int, NoteEvent]]:
     return events
 
 
-def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0) -> dict[str, Any]:
+def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0,
+                bend: BendSettings = DEFAULT_BEND) -> dict[str, Any]:
     model = read_voice_model(voice_path)
     rate, cap = model.sample_rate, model.counter_cap
     events = read_midi_events(midi_path, rate)
     if not any(event.kind == NoteKind.ON for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
-    mixer = VoiceMixer(load_torchscript(voice_path), model, seed)
+    mixer = VoiceMixer(load_torchscript(voice_path), model, seed, bend)
     block = model.frame_size
     total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
     total += -total % block

@@ -17,7 +17,7 @@ import torch
 
 from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.contract.model_file import VoiceModelInfo
-from synth.voice.notes import AllocatorState, VoiceAllocator
+from synth.voice.notes import DEFAULT_BEND, AllocatorState, BendSettings, VoiceAllocator
 from synth.voicebank.open import VoiceBank, open_voice_bank
 from synth.voicebank.state import BankState
 
@@ -31,7 +31,7 @@ class MixerState:
 
 class VoiceMixer:
     def __init__(self, scripted: torch.jit.ScriptModule, model: VoiceModelInfo,
-                 seed: int = 0) -> None:
+                 seed: int = 0, bend: BendSettings = DEFAULT_BEND) -> None:
         notes = model.trained_notes
         self._scripted = scripted
         self._model = model
@@ -39,7 +39,7 @@ class VoiceMixer:
         self.bank = open_voice_bank(scripted, model.architecture, model.voices, seed=seed,
                                     tuning=model.pitch_tuning)
         self.allocator = VoiceAllocator(model.voices, model.counter_cap, model.frame_size,
-                                        (min(notes), max(notes)))
+                                        (min(notes), max(notes)), bend)
         self._transposed: dict[int, Resampled] = {}
 
     def real_time_factor(self, seconds: float = 0.05) -> float:

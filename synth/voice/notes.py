@@ -4,6 +4,12 @@ A key held down keeps the samples-until-end counter at its cap (nobody knows yet
 note will end); note-off, or lifting the sustain pedal over a released key, starts the
 countdown, and the voice falls silent when it reaches zero. Beyond the polyphony limit the
 oldest note is taken over. New notes begin at the next frame boundary, as in training.
+
+The network's pitch input is continuous, so pitch bend moves it: the wheel of a note's channel
+(``bend_range`` semitones at full throw) or, in MPE (lower zone), the master channel's wheel
+for every note plus the note's own member channel (``member_range``). Channel pressure raises
+the velocity input (level and brightness) above the struck velocity. Both glide linearly over
+a block, so a moving wheel does not step.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from synth.contract.conditioning import (
 log = logging.getLogger("deepnote.voice")
 
 SUSTAIN_CONTROL, ALL_SOUND_OFF_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 120, 123
+BEND_FULL_SCALE = 8192  # mido's pitchwheel runs -8192..8191
+MPE_MASTER_CHANNEL = 0  # lower zone: channel 1 is the master, 2..16 the members
 
 
 class NoteKind(StrEnum):
@@ -38,6 +46,8 @@ class NoteKind(StrEnum):
     SUSTAIN = "sustain"  # value: the pedal, 0..127
     ALL_OFF = "all_off"  # release every note (each ends naturally)
     SILENCE = "silence"  # stop every voice now
+    BEND = "bend"  # value: the channel's pitch wheel, -8192..8191
+    PRESSURE = "pressure"  # value: the channel's pressure (aftertouch), 0..127
 
 
 @dataclass(frozen=True)
@@ -45,14 +55,31 @@ class NoteEvent:
     kind: NoteKind
     pitch: int = 0
     value: int = 0
+    channel: int = 0  # 0..15
+
+
+@dataclass(frozen=True)
+class BendSettings:
+    """How far the wheels bend, in semitones at full throw."""
+
+    bend_range: float = 2.0
+    mpe: bool = False
+    member_range: float = 48.0  # MPE's default for per-note bend
+
+
+DEFAULT_BEND = BendSettings()
 
 
 def event_from_message(message: mido.Message) -> NoteEvent | None:
     """The voice's reading of a MIDI message (any channel); None for what it ignores."""
     if message.type == "note_on" and message.velocity > 0:
-        return NoteEvent(NoteKind.ON, message.note, message.velocity)
+        return NoteEvent(NoteKind.ON, message.note, message.velocity, message.channel)
     if message.type in ("note_on", "note_off"):
-        return NoteEvent(NoteKind.OFF, message.note)
+        return NoteEvent(NoteKind.OFF, message.note, channel=message.channel)
+    if message.type == "pitchwheel":
+        return NoteEvent(NoteKind.BEND, value=message.pitch, channel=message.channel)
+    if message.type == "aftertouch":
+        return NoteEvent(NoteKind.PRESSURE, value=message.value, channel=message.channel)
     if message.type == "control_change":
         if message.control == SUSTAIN_CONTROL:
             return NoteEvent(NoteKind.SUSTAIN, value=message.value)
@@ -65,9 +92,13 @@ def event_from_message(message: mido.Message) -> NoteEvent | None:
 
 def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
     if event.kind == NoteKind.ON:
-        allocator.note_on(event.pitch, event.value)
+        allocator.note_on(event.pitch, event.value, event.channel)
     elif event.kind == NoteKind.OFF:
-        allocator.note_off(event.pitch)
+        allocator.note_off(event.pitch, event.channel)
+    elif event.kind == NoteKind.BEND:
+        allocator.bend(event.channel, event.value)
+    elif event.kind == NoteKind.PRESSURE:
+        allocator.press(event.channel, event.value)
     elif event.kind == NoteKind.SUSTAIN:
         allocator.set_sustain(event.value >= 64)
     elif event.kind == NoteKind.ALL_OFF:
@@ -88,6 +119,9 @@ class VoiceSlot:
     started: int = -1  # sample at which the note began; -1 when idle
     press: int = 0  # keys pressed before this one: the oldest note is taken over first
     needs_reset: bool = False
+    channel: int = 0
+    input_pitch: float | None = None  # the pitch input at the end of the last block
+    input_velocity: float | None = None  # the velocity input at the end of the last block
 
     @property
     def active(self) -> bool:
@@ -101,13 +135,19 @@ class AllocatorState:
     now: int
     steals: int
     presses: int
+    wheels: tuple[float, ...]
+    pressures: tuple[float, ...]
 
 
 class VoiceAllocator:
     def __init__(self, voices: int, counter_cap: int, frame_size: int,
-                 trained_range: tuple[int, int] = (0, 127)) -> None:
+                 trained_range: tuple[int, int] = (0, 127),
+                 bend: BendSettings = DEFAULT_BEND) -> None:
         self.slots = [VoiceSlot() for _ in range(voices)]
         self.trained_range = trained_range
+        self.bend_settings = bend
+        self.wheels = [0.0] * 16  # each channel's wheel, -1..1
+        self.pressures = [0.0] * 16  # each channel's pressure, 0..1
         self.counter_cap = counter_cap
         self.frame_size = frame_size
         self.sustain = False
@@ -118,16 +158,36 @@ class VoiceAllocator:
 
     def snapshot(self) -> AllocatorState:
         return AllocatorState(tuple(replace(slot) for slot in self.slots), self.sustain,
-                              self.now, self.steals, self.presses)
+                              self.now, self.steals, self.presses, tuple(self.wheels),
+                              tuple(self.pressures))
 
     def restore(self, state: AllocatorState) -> None:
         self.slots = [replace(slot) for slot in state.slots]
         self.sustain, self.now = state.sustain, state.now
         self.steals, self.presses = state.steals, state.presses
+        self.wheels, self.pressures = list(state.wheels), list(state.pressures)
 
-    def note_on(self, pitch: int, velocity: int) -> int:
+    def bend(self, channel: int, wheel: int) -> None:
+        """A channel's pitch wheel moved (-8192..8191)."""
+        self.wheels[channel] = max(-1.0, wheel / BEND_FULL_SCALE)
+
+    def press(self, channel: int, pressure: int) -> None:
+        """A channel's pressure (aftertouch, 0..127) changed."""
+        self.pressures[channel] = encode_velocity(pressure)
+
+    def bend_semitones(self, channel: int) -> float:
+        """How far a note on ``channel`` is bent now."""
+        settings = self.bend_settings
+        if not settings.mpe:
+            return self.wheels[channel] * settings.bend_range
+        zone = self.wheels[MPE_MASTER_CHANNEL] * settings.bend_range
+        if channel == MPE_MASTER_CHANNEL:
+            return zone
+        return zone + self.wheels[channel] * settings.member_range
+
+    def note_on(self, pitch: int, velocity: int, channel: int = 0) -> int:
         if velocity == 0:
-            self.note_off(pitch)
+            self.note_off(pitch, channel)
             return -1
         free = [i for i, slot in enumerate(self.slots) if not slot.active]
         if free:
@@ -150,13 +210,16 @@ class VoiceAllocator:
                                       rate=2.0 ** ((pitch - model_pitch) / 12.0),
                                       key_down=True, remaining=self.counter_cap,
                                       started=start, press=self.presses,
-                                      needs_reset=True)
+                                      needs_reset=True, channel=channel)
+        if self.bend_settings.mpe and channel != MPE_MASTER_CHANNEL:
+            self.pressures[channel] = 0.0  # a member channel's pressure belongs to its note
         self.presses += 1
         return index
 
-    def note_off(self, pitch: int) -> None:
+    def note_off(self, pitch: int, channel: int = 0) -> None:
         for slot in self.slots:
-            if slot.active and slot.key_down and int(slot.pitch) == pitch:
+            if (slot.active and slot.key_down and int(slot.pitch) == pitch
+                    and slot.channel == channel):
                 slot.key_down = False
                 slot.counting = not self.sustain
 
@@ -205,9 +268,13 @@ class VoiceAllocator:
             if slot.needs_reset:
                 resets.append(index)
                 slot.needs_reset = False
-            condition[index, :, PITCH] = encode_pitch(slot.model_pitch)
             if not slot.active:
+                condition[index, :, PITCH] = encode_pitch(slot.model_pitch)
                 continue
+            pitch = self._pitch_input(slot)
+            velocity = max(slot.velocity, self.pressures[slot.channel])
+            condition[index, :, PITCH] = _glide(slot.input_pitch, pitch, length)
+            slot.input_pitch = pitch
             offset = max(0, slot.started - self.now)
             if offset >= length:
                 continue
@@ -216,10 +283,26 @@ class VoiceAllocator:
                 remaining = np.maximum(slot.remaining - np.arange(length - offset), 0)
                 slot.remaining = int(remaining[-1]) - 1 if remaining[-1] > 0 else 0
             sounding = remaining > 0
-            condition[index, offset:, VELOCITY] = np.where(sounding, slot.velocity, 0.0)
+            velocities = _glide(slot.input_velocity, velocity, length - offset)
+            slot.input_velocity = velocity
+            condition[index, offset:, VELOCITY] = np.where(sounding, velocities, 0.0)
             condition[index, offset:, COUNTER] = encode_counter(remaining, self.counter_cap)
             active[index, offset:] = sounding
             if slot.counting and slot.remaining <= 0:
                 self.slots[index] = VoiceSlot(pitch=slot.pitch, model_pitch=slot.model_pitch)
         self.now += length
         return condition, resets, active
+
+    def _pitch_input(self, slot: VoiceSlot) -> float:
+        """The model's (encoded) pitch for a slot: its note, bent, kept in the trained range
+        (beyond it the mixer resamples, at the rate fixed at note-on)."""
+        low, high = self.trained_range
+        bent = slot.model_pitch + self.bend_semitones(slot.channel)
+        return float(encode_pitch(min(max(bent, float(low)), float(high))))
+
+
+def _glide(start: float | None, end: float, length: int) -> np.ndarray:
+    """``length`` values moving linearly from just after ``start`` to ``end``."""
+    if start is None or start == end:
+        return np.full(length, end, np.float32)
+    return np.linspace(start, end, length + 1, dtype=np.float32)[1:]

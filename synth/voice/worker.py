@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from synth.composer.player import ComposeCommand, ComposerPlayer
 from synth.contract.model_file import VoiceModelInfo
-from synth.voice.notes import NoteEvent
+from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent
 from synth.voice.ring import WORKER_PID, VoiceRing
 from synth.voice.writer import VoiceWriter
 from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
@@ -51,6 +51,7 @@ class VoiceOptions:
     composer_path: str | None = None
     seed: int = 0
     log_level: int = logging.INFO
+    bend: BendSettings = DEFAULT_BEND
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,8 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     torch.set_num_threads(1)
     try:
         model = read_voice_model(options.model_path)
-        mixer = VoiceMixer(load_torchscript(options.model_path), model, options.seed)
+        mixer = VoiceMixer(load_torchscript(options.model_path), model, options.seed,
+                           options.bend)
         composer = (ComposerPlayer(load_composer(Path(options.composer_path)),
                                    model.sample_rate, mixer.allocator.trained_range)
                     if options.composer_path else None)
