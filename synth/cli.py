@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="address to listen on (0.0.0.0 exposes it to the network)")
     parser.add_argument("--osc-port", type=whole(0, 65535), default=9000,
                         help="UDP port (default 9000; 0: any free port)")
+    parser.add_argument("--oscquery-port", type=whole(0, 65535),
+                        help="HTTP port of the OSCQuery server that describes every OSC "
+                             "address to hosts (default: the OSC port + 1; 0: any free port)")
+    parser.add_argument("--no-oscquery", action="store_true", help="serve no OSCQuery")
     parser.add_argument("--allow", action="append", default=[], metavar="ADDRESS[/PREFIX]",
                         help="a sender (or network) allowed to send OSC when --osc-host is not "
                              "loopback; repeatable")
@@ -234,6 +238,14 @@ def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
     return 0
 
 
+def _oscquery_port(args: argparse.Namespace) -> int | None:
+    if args.no_oscquery:
+        return None
+    if args.oscquery_port is not None:
+        return int(args.oscquery_port)
+    return args.osc_port + 1 if args.osc_port and args.osc_port < 65535 else 0
+
+
 def _bend_settings(args: argparse.Namespace) -> BendSettings:
     return BendSettings(bend_range=args.bend_range, mpe=args.mpe)
 
@@ -255,6 +267,7 @@ def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
         model_path=args.model, audio=args.audio, server_rate=args.sr, buffer_size=args.buffer,
         output_device=args.output_device, jack_name=args.jack_name, osc_host=args.osc_host,
         osc_port=args.osc_port, allowed_senders=parse_allowed(args.allow), seed=args.seed,
+        oscquery_port=_oscquery_port(args),
         verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset,
         voice=voice_options, voice_model=voice_model)
     try:

@@ -15,6 +15,7 @@ from pathlib import Path
 from synth.contract.model_file import GrainModelInfo, VoiceModelInfo
 from synth.control.controller import Controller
 from synth.control.listener import OscListener
+from synth.control.oscquery import OscQueryServer
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.state_reply import state_datagram
 from synth.grains.decoder import GrainDecoder
@@ -45,6 +46,7 @@ class LiveSettings:
     osc_host: str = "127.0.0.1"
     osc_port: int = 9000
     allowed_senders: tuple[str, ...] = ()
+    oscquery_port: int | None = None  # None: no OSCQuery server
     seed: int = 0
     verbose: bool = False
     preset_directory: Path | None = None
@@ -103,6 +105,7 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
     decoder: GrainDecoder | None = None
     listener: OscListener | None = None
     voice: VoicePlayer | None = None
+    oscquery: OscQueryServer | None = None
     try:
         decoder = GrainDecoder(str(settings.model_path), table_samples(model),
                                model.grain_size // 2)
@@ -132,7 +135,9 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
                  settings.osc_host, listener.port)
         log.info("decoder pid %s, OSC listener pid %s, voice pid %s", decoder.worker_pid,
                  listener.pid, voice.worker_pid if voice is not None else "-")
-        _control_loop(stop, listener, settings, decoder, engine, controller, server, voice)
+        oscquery = _start_oscquery(settings, listener.port)
+        _control_loop(stop, listener, settings, decoder, engine, controller, server, voice,
+                      oscquery)
         if not stop.raised:
             log.error("the %s audio server stopped under the synth; exiting", settings.audio)
             return 1
@@ -141,6 +146,8 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
         server.stop()
         return 0
     finally:
+        if oscquery is not None:
+            oscquery.close()
         if listener is not None:
             listener.close()
         if decoder is not None:
@@ -153,7 +160,8 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
 
 def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
                   decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
-                  server: pyo.Server, voice: VoicePlayer | None) -> None:
+                  server: pyo.Server, voice: VoicePlayer | None,
+                  oscquery: OscQueryServer | None) -> None:
     """Run until SIGINT/SIGTERM or until the audio server stops."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
                             socket.SOCK_DGRAM)
@@ -162,8 +170,12 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
     while not stop.raised:
         if not server.getIsStarted():  # pyo stops itself when JACK goes away
             break
+        changed = oscquery is not None and not oscquery.published
         for address, values, sender in listener.receive(CONTROL_PERIOD_SECONDS):
             controller.apply(address, values, sender)
+            changed = True
+        if changed and oscquery is not None:
+            oscquery.publish(dict(controller.snapshot()))
         now = time.monotonic()
         decoder.poll(functools.partial(engine.offer_table, now=now))
         engine.tick(now)
@@ -175,6 +187,23 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         if not stop.raised:
             listener.restart_if_dead()
     replies.close()
+
+
+def _start_oscquery(settings: LiveSettings, osc_port: int) -> OscQueryServer | None:
+    """The OSCQuery server beside the OSC port; a port already taken costs one warning, not
+    the show."""
+    if settings.oscquery_port is None:
+        return None
+    try:
+        server = OscQueryServer(settings.osc_host, settings.oscquery_port, osc_port,
+                                settings.allowed_senders)
+    except OSError as error:
+        log.warning("no OSCQuery: cannot listen on %s:%d (%s)", settings.osc_host,
+                    settings.oscquery_port, error.strerror or error)
+        return None
+    host = f"[{settings.osc_host}]" if ":" in settings.osc_host else settings.osc_host
+    log.info("OSCQuery on http://%s:%d/", host, server.port)
+    return server
 
 
 def _health(decoder: GrainDecoder, listener: OscListener,

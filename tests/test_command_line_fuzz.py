@@ -60,8 +60,8 @@ def _required(parser):
     for action in parser._actions:
         if not action.option_strings and not isinstance(action, argparse._SubParsersAction):
             argv.append("x")
-        elif action.required:
-            argv += [action.option_strings[0], "x"]
+        elif action.required:  # a valid choice where there are choices, else any text
+            argv += [action.option_strings[0], str(next(iter(action.choices or ["x"])))]
     return argv
 
 

@@ -27,6 +27,7 @@ class Field:
     high: float = 0.0
     integer: bool = False
     text: bool = False  # a preset name: letters, digits, '_', '.', '-'
+    unit: str = ""  # what OSCQuery reports as the argument's UNIT
 
 
 class Coalescing(Enum):
@@ -143,7 +144,7 @@ def _fmt(number: float) -> str:
     return f"{number:g}"
 
 
-_QUANTILE = Field("q", 0.0, 1.0)
+_QUANTILE = Field("q", 0.0, 1.0, unit="quantile")
 _RAW = Field("z", -20.0, 20.0)
 
 ADDRESSES: tuple[Address, ...] = (
@@ -170,26 +171,26 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/trajectory/grains", (Field("n", 2, 512, integer=True),),
             "grains rendered along a path (default 64); re-renders the current path",
             "set_path_grains"),
-    Address("/scan/speed", (Field("speed", -4.0, 4.0),),
+    Address("/scan/speed", (Field("speed", -4.0, 4.0, unit="x path rate"),),
             "playback speed along a rendered path: 1 = the path's own duration, "
             "0 = frozen (use /grain/pos), negative = backwards", "set_grain_control",
             control="scan_speed"),
     Address("/grain/pos", (Field("pos", 0.0, 1.0),), "read position in the grain table "
             "(offset along the path while scanning)", "set_grain_control", control="pos"),
-    Address("/grain/pitch", (Field("ratio", 0.125, 8.0),), "transposition ratio; "
-            "1 = the model's own pitch", "set_grain_control", control="pitch"),
-    Address("/grain/dur", (Field("seconds", 0.005, 1.0),), "duration of each grain",
+    Address("/grain/pitch", (Field("ratio", 0.125, 8.0, unit="frequency ratio"),),
+            "transposition ratio; 1 = the model's own pitch", "set_grain_control", control="pitch"),
+    Address("/grain/dur", (Field("seconds", 0.005, 1.0, unit="s"),), "duration of each grain",
             "set_grain_control", control="dur"),
-    Address("/grain/density", (Field("per_second", 1.0, 400.0),), "grains started per second",
-            "set_grain_control", control="density"),
+    Address("/grain/density", (Field("per_second", 1.0, 400.0, unit="grains/s"),),
+            "grains started per second", "set_grain_control", control="density"),
     Address("/grain/jitter", (Field("amount", 0.0, 1.0),), "random spread of grain "
             "positions (fraction of the table)", "set_grain_control", control="jitter"),
-    Address("/volume", (Field("gain", 0.0, 1.0),), "output gain (smoothed)",
+    Address("/volume", (Field("gain", 0.0, 1.0, unit="linear gain"),), "output gain (smoothed)",
             "set_grain_control", control="volume"),
     Address("/panic", (), "silence now: volume to 0 (send /volume to play again) and every "
             "voice note stopped", "panic", coalescing=Coalescing.EVERY_REQUEST,
             in_presets=False),
-    Address("/note", (Field("note", 0, 127, integer=True),
+    Address("/note", (Field("note", 0, 127, integer=True, unit="MIDI note"),
                       Field("velocity", 0, 127, integer=True)),
             "play a note on the voice (velocity 0 = note off), like a MIDI note-on",
             "play_note", coalescing=Coalescing.EVERY_EVENT),
@@ -198,16 +199,16 @@ ADDRESSES: tuple[Address, ...] = (
             coalescing=Coalescing.EVERY_EVENT),
     Address("/note/all_off", (), "release every voice note (each ends naturally)",
             "release_all_notes", coalescing=Coalescing.EVERY_EVENT),
-    Address("/voice/volume", (Field("gain", 0.0, 1.0),), "voice output gain (smoothed)",
-            "set_voice_volume"),
-    Address("/compose/play", (Field("bars", 0, 64, integer=True),), "the composer "
+    Address("/voice/volume", (Field("gain", 0.0, 1.0, unit="linear gain"),),
+            "voice output gain (smoothed)", "set_voice_volume"),
+    Address("/compose/play", (Field("bars", 0, 64, integer=True, unit="bars"),), "the composer "
             "improvises on the voice (restarting if it was playing); bars = phrase length, "
             "0 or none = until /compose/stop", "compose_play", optional=1,
             coalescing=Coalescing.EVERY_EVENT),
     Address("/compose/stop", (), "stop composing; its notes are released", "compose_stop",
             coalescing=Coalescing.EVERY_EVENT),
-    Address("/compose/tempo", (Field("bpm", 20.0, 300.0),), "composer tempo (default 90)",
-            "compose_setting"),
+    Address("/compose/tempo", (Field("bpm", 20.0, 300.0, unit="bpm"),),
+            "composer tempo (default 90)", "compose_setting"),
     Address("/compose/temperature", (Field("temperature", 0.1, 3.0),), "composer "
             "sampling temperature: lower is sparser, higher denser and wilder (default 0.4)",
             "compose_setting"),

@@ -301,8 +301,14 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
         time.sleep(rng.uniform(0.0, 1.0 if playing else 3.0))
         moments.append("playing" if playing else "cold start" if cold else "start")
         assert _processes_marked(marker), "the marker finds the synth's processes"
-        synth.process.send_signal(rng.choice([signal.SIGINT, signal.SIGTERM]))
-        code = synth.process.wait(timeout=30)
+        sent = rng.choice([signal.SIGINT, signal.SIGTERM])
+        synth.process.send_signal(sent)
+        try:
+            code = synth.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            synth.kill()
+            pytest.fail(f"trial {trial} ({moments[-1]}, {sent.name}): still running 30 s "
+                        f"after the signal; its last lines:\n" + "\n".join(synth.lines[-15:]))
         # -SIGINT: a Ctrl-C that lands in code pyo runs through PyRun_SimpleString marks
         # CPython's "unhandled KeyboardInterrupt" flag, and CPython ends the process with
         # SIGINT after main() has answered it (a shell reports 130 either way).
