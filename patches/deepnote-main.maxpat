@@ -13,7 +13,7 @@
    80.0,
    80.0,
    2120,
-   720
+   900
   ],
   "bglocked": 0,
   "openinpresentation": 0,
@@ -662,10 +662,10 @@
       1220,
       160,
       320,
-      40.0
+      60.0
      ],
-     "text": "Granulator: read position, pitch, grain length, grains per second, scatter, volume, and PANIC.",
-     "linecount": 2
+     "text": "Granulator: read position, pitch, grain length, grains per second, scatter, volume, and PANIC. Below: the model's timbre axes (0 = as set).",
+     "linecount": 3
     }
    },
    {
@@ -1144,6 +1144,242 @@
    {
     "box": {
      "id": "obj-62",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 3,
+     "patching_rect": [
+      1420,
+      805,
+      76.0,
+      22.0
+     ],
+     "text": "t b b b",
+     "outlettype": [
+      "",
+      "",
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-63",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      1220,
+      520,
+      70.0,
+      22.0
+     ],
+     "minimum": -1.0,
+     "maximum": 1.0,
+     "outlettype": [
+      "",
+      "bang"
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-64",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      1300,
+      520,
+      190,
+      20.0
+     ],
+     "text": "bright (-1..1)",
+     "linecount": 1
+    }
+   },
+   {
+    "box": {
+     "id": "obj-65",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1495,
+      520,
+      196.0,
+      22.0
+     ],
+     "text": "prepend /timbre/bright",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-66",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      1420,
+      835,
+      28.0,
+      22.0
+     ],
+     "text": "0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-67",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      1220,
+      555,
+      70.0,
+      22.0
+     ],
+     "minimum": -1.0,
+     "maximum": 1.0,
+     "outlettype": [
+      "",
+      "bang"
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-68",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      1300,
+      555,
+      190,
+      20.0
+     ],
+     "text": "noisy (-1..1)",
+     "linecount": 1
+    }
+   },
+   {
+    "box": {
+     "id": "obj-69",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1495,
+      555,
+      188.0,
+      22.0
+     ],
+     "text": "prepend /timbre/noisy",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-70",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      1465,
+      835,
+      28.0,
+      22.0
+     ],
+     "text": "0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-71",
+     "maxclass": "flonum",
+     "numinlets": 1,
+     "numoutlets": 2,
+     "patching_rect": [
+      1220,
+      590,
+      70.0,
+      22.0
+     ],
+     "minimum": -1.0,
+     "maximum": 1.0,
+     "outlettype": [
+      "",
+      "bang"
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-72",
+     "maxclass": "comment",
+     "numinlets": 1,
+     "numoutlets": 0,
+     "patching_rect": [
+      1300,
+      590,
+      190,
+      20.0
+     ],
+     "text": "pitched (-1..1)",
+     "linecount": 1
+    }
+   },
+   {
+    "box": {
+     "id": "obj-73",
+     "maxclass": "newobj",
+     "numinlets": 1,
+     "numoutlets": 1,
+     "patching_rect": [
+      1495,
+      590,
+      204.0,
+      22.0
+     ],
+     "text": "prepend /timbre/pitched",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-74",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      1510,
+      835,
+      28.0,
+      22.0
+     ],
+     "text": "0",
+     "outlettype": [
+      ""
+     ]
+    }
+   },
+   {
+    "box": {
+     "id": "obj-75",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1159,7 +1395,7 @@
    },
    {
     "box": {
-     "id": "obj-63",
+     "id": "obj-76",
      "maxclass": "kslider",
      "numinlets": 2,
      "numoutlets": 2,
@@ -1180,7 +1416,7 @@
    },
    {
     "box": {
-     "id": "obj-64",
+     "id": "obj-77",
      "maxclass": "newobj",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1198,7 +1434,7 @@
    },
    {
     "box": {
-     "id": "obj-65",
+     "id": "obj-78",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1216,7 +1452,7 @@
    },
    {
     "box": {
-     "id": "obj-66",
+     "id": "obj-79",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1234,7 +1470,7 @@
    },
    {
     "box": {
-     "id": "obj-67",
+     "id": "obj-80",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1252,7 +1488,7 @@
    },
    {
     "box": {
-     "id": "obj-68",
+     "id": "obj-81",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1270,7 +1506,7 @@
    },
    {
     "box": {
-     "id": "obj-69",
+     "id": "obj-82",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1289,7 +1525,7 @@
    },
    {
     "box": {
-     "id": "obj-70",
+     "id": "obj-83",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1309,7 +1545,7 @@
    },
    {
     "box": {
-     "id": "obj-71",
+     "id": "obj-84",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1325,7 +1561,7 @@
    },
    {
     "box": {
-     "id": "obj-72",
+     "id": "obj-85",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1343,7 +1579,7 @@
    },
    {
     "box": {
-     "id": "obj-73",
+     "id": "obj-86",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -1361,7 +1597,7 @@
    },
    {
     "box": {
-     "id": "obj-74",
+     "id": "obj-87",
      "maxclass": "flonum",
      "numinlets": 1,
      "numoutlets": 2,
@@ -1381,7 +1617,7 @@
    },
    {
     "box": {
-     "id": "obj-75",
+     "id": "obj-88",
      "maxclass": "comment",
      "numinlets": 1,
      "numoutlets": 0,
@@ -1397,7 +1633,7 @@
    },
    {
     "box": {
-     "id": "obj-76",
+     "id": "obj-89",
      "maxclass": "newobj",
      "numinlets": 1,
      "numoutlets": 1,
@@ -1415,7 +1651,7 @@
    },
    {
     "box": {
-     "id": "obj-77",
+     "id": "obj-90",
      "maxclass": "message",
      "numinlets": 2,
      "numoutlets": 1,
@@ -2096,23 +2332,11 @@
    {
     "patchline": {
      "source": [
-      "obj-63",
-      1
-     ],
-     "destination": [
-      "obj-64",
-      1
-     ]
-    }
-   },
-   {
-    "patchline": {
-     "source": [
-      "obj-63",
+      "obj-8",
       0
      ],
      "destination": [
-      "obj-64",
+      "obj-62",
       0
      ]
     }
@@ -2120,7 +2344,7 @@
    {
     "patchline": {
      "source": [
-      "obj-64",
+      "obj-63",
       0
      ],
      "destination": [
@@ -2137,6 +2361,18 @@
      ],
      "destination": [
       "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-62",
+      2
+     ],
+     "destination": [
+      "obj-66",
       0
      ]
     }
@@ -2148,7 +2384,7 @@
       0
      ],
      "destination": [
-      "obj-6",
+      "obj-63",
       0
      ]
     }
@@ -2160,6 +2396,18 @@
       0
      ],
      "destination": [
+      "obj-69",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-69",
+      0
+     ],
+     "destination": [
       "obj-6",
       0
      ]
@@ -2168,7 +2416,151 @@
    {
     "patchline": {
      "source": [
-      "obj-68",
+      "obj-62",
+      1
+     ],
+     "destination": [
+      "obj-70",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-70",
+      0
+     ],
+     "destination": [
+      "obj-67",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-71",
+      0
+     ],
+     "destination": [
+      "obj-73",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-73",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-62",
+      0
+     ],
+     "destination": [
+      "obj-74",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-74",
+      0
+     ],
+     "destination": [
+      "obj-71",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-76",
+      1
+     ],
+     "destination": [
+      "obj-77",
+      1
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-76",
+      0
+     ],
+     "destination": [
+      "obj-77",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-77",
+      0
+     ],
+     "destination": [
+      "obj-78",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-78",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-79",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-80",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-81",
       0
      ],
      "destination": [
@@ -2184,7 +2576,7 @@
       0
      ],
      "destination": [
-      "obj-69",
+      "obj-82",
       0
      ]
     }
@@ -2192,11 +2584,11 @@
    {
     "patchline": {
      "source": [
-      "obj-70",
+      "obj-83",
       0
      ],
      "destination": [
-      "obj-72",
+      "obj-85",
       0
      ]
     }
@@ -2204,7 +2596,7 @@
    {
     "patchline": {
      "source": [
-      "obj-72",
+      "obj-85",
       0
      ],
      "destination": [
@@ -2216,11 +2608,11 @@
    {
     "patchline": {
      "source": [
-      "obj-69",
+      "obj-82",
       1
      ],
      "destination": [
-      "obj-73",
+      "obj-86",
       0
      ]
     }
@@ -2228,11 +2620,11 @@
    {
     "patchline": {
      "source": [
-      "obj-73",
+      "obj-86",
       0
      ],
      "destination": [
-      "obj-70",
+      "obj-83",
       0
      ]
     }
@@ -2240,11 +2632,11 @@
    {
     "patchline": {
      "source": [
-      "obj-74",
+      "obj-87",
       0
      ],
      "destination": [
-      "obj-76",
+      "obj-89",
       0
      ]
     }
@@ -2252,7 +2644,7 @@
    {
     "patchline": {
      "source": [
-      "obj-76",
+      "obj-89",
       0
      ],
      "destination": [
@@ -2264,11 +2656,11 @@
    {
     "patchline": {
      "source": [
-      "obj-69",
+      "obj-82",
       0
      ],
      "destination": [
-      "obj-77",
+      "obj-90",
       0
      ]
     }
@@ -2276,11 +2668,11 @@
    {
     "patchline": {
      "source": [
-      "obj-77",
+      "obj-90",
       0
      ],
      "destination": [
-      "obj-74",
+      "obj-87",
       0
      ]
     }

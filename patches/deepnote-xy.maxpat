@@ -13,7 +13,7 @@
    80.0,
    80.0,
    520,
-   720
+   900
   ],
   "bglocked": 0,
   "openinpresentation": 0,

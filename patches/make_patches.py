@@ -189,12 +189,22 @@ GRANULATOR: tuple[Control, ...] = (
 )
 
 
+TIMBRE: tuple[Control, ...] = (
+    # label, address, low, high, default
+    ("bright", "/timbre/bright", -1.0, 1.0, 0.0),
+    ("noisy", "/timbre/noisy", -1.0, 1.0, 0.0),
+    ("pitched", "/timbre/pitched", -1.0, 1.0, 0.0),
+)
+
+
 def granulator(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
     p.comment("Granulator: read position, pitch, grain length, grains per second, "
-              "scatter, volume, and PANIC.", ox, oy, 320)
+              "scatter, volume, and PANIC. Below: the model's timbre axes (0 = as set).",
+              ox, oy, 320)
     number_controls(p, GRANULATOR, ox, oy + 45, 40, udpsend, start)
     panic = p.message("/panic", ox, oy + 300)
     p.connect(panic, 0, udpsend)
+    number_controls(p, TIMBRE, ox, oy + 360, 35, udpsend, start)
 
 
 COMPOSER: tuple[Control, ...] = (
@@ -240,7 +250,7 @@ def write_all() -> None:
         for index, build in enumerate(builders):
             build(patcher, 20 + index * 400, 160, udpsend, start)
         width = 420 + 400 * (len(builders) - 1) + 100
-        (HERE / name).write_text(patcher.to_json(width=width, height=720))
+        (HERE / name).write_text(patcher.to_json(width=width, height=900))
 
 
 if __name__ == "__main__":

@@ -285,16 +285,46 @@ GRANULATOR_CONTROLS = (
 )
 
 
+TIMBRE_CONTROLS = (
+    # label, address, low, high, logarithmic, default
+    ("bright", "/timbre/bright", -1.0, 1.0, False, 0.0),
+    ("noisy", "/timbre/noisy", -1.0, 1.0, False, 0.0),
+    ("pitched", "/timbre/pitched", -1.0, 1.0, False, 0.0),
+)
+
+
 def granulator(ox: int, oy: int) -> Section:
     """One slider per granulator control, and a PANIC button."""
     ly = LOGIC + 150  # where this section's logic starts
     s = Section()
     s.text(ox, oy, "Granulator: where grains are read, their pitch, length, "
            "how many per second, how scattered, and the output volume.", 45)
+    sliders(s, ox, oy, ly, GRANULATOR_CONTROLS)
+    s.obj(ox, oy + 330, "bng 30 250 50 0 \\$0-panic empty PANIC 34 15 0 12 #fc4444 "
+          "#000000 #000000")
+    panic = s.obj(ox, ly + 470, "r \\$0-panic")
+    no_arguments = s.msg(ox, ly + 500, "list")
+    s.connect(panic, 0, no_arguments)
+    panic_out = osc_send(s, ox, ly + 525, "/panic")
+    s.connect(no_arguments, 0, panic_out)
+    return s
+
+
+def timbre(ox: int, oy: int) -> Section:
+    """The model's timbre axes (-1..1, 0 = the point as set)."""
+    s = Section()
+    s.text(ox, oy, "Timbre: move the sound along the model's own axes (brighter, noisier, "
+           "more pitched); 0 = the point or path as set.", 40)
+    sliders(s, ox, oy, LOGIC + 150, TIMBRE_CONTROLS)
+    return s
+
+
+def sliders(s: Section, ox: int, oy: int, ly: int, controls: tuple) -> None:
+    """A slider and number box per control, each sending its address; set on load."""
     defaults = s.obj(ox + 200, ly + 100, "r \\$0-defaults")
-    fan = s.obj(ox + 200, ly + 125, "t " + " ".join("b" for _ in GRANULATOR_CONTROLS))
+    fan = s.obj(ox + 200, ly + 125, "t " + " ".join("b" for _ in controls))
     s.connect(defaults, 0, fan)
-    for index, (label, address, low, high, log, default) in enumerate(GRANULATOR_CONTROLS):
+    for index, (label, address, low, high, log, default) in enumerate(controls):
         y = oy + 60 + index * 45
         name = f"\\$0-{address.strip('/').replace('/', '-')}"
         s.obj(ox, y, f"hsl 160 18 {low} {high} {int(log)} 0 {name} {name}-in {label} "
@@ -305,16 +335,8 @@ def granulator(ox: int, oy: int) -> Section:
         s.connect(slider, 0, formatter)
         preset = s.msg(ox + 200 + index * 40, ly + 150, f"{default:g}")
         to_slider = s.obj(ox + 200 + index * 40, ly + 175 + (index % 2) * 25, f"s {name}-in")
-        s.connect(fan, len(GRANULATOR_CONTROLS) - 1 - index, preset)
+        s.connect(fan, len(controls) - 1 - index, preset)
         s.connect(preset, 0, to_slider)
-    s.obj(ox, oy + 330, "bng 30 250 50 0 \\$0-panic empty PANIC 34 15 0 12 #fc4444 "
-          "#000000 #000000")
-    panic = s.obj(ox, ly + 470, "r \\$0-panic")
-    no_arguments = s.msg(ox, ly + 500, "list")
-    s.connect(panic, 0, no_arguments)
-    panic_out = osc_send(s, ox, ly + 525, "/panic")
-    s.connect(no_arguments, 0, panic_out)
-    return s
 
 
 VOICE_KEYS = (("F2", 41), ("G2", 43), ("A2", 45), ("Bb2", 46), ("C3", 48), ("D3", 50),
@@ -486,8 +508,9 @@ def write_all() -> None:
                         ["dn-xy-pad float x float y float px float py"]),
         "3-trajectory.pd": ("3. trajectory", "Draw a path through the sound map and let the "
                             "synth scan it.", [trajectory(20, 300)], []),
-        "4-granulator.pd": ("4. granulator", "The granulator's controls and a panic button.",
-                            [granulator(20, 300)], []),
+        "4-granulator.pd": ("4. granulator", "The granulator's controls, a panic button and "
+                            "the model's timbre axes.", [granulator(20, 300), timbre(400, 300)],
+                            []),
         "5-voice.pd": ("5. voice", "Play the autoregressive voice without a MIDI device "
                        "(/note), or forward a MIDI keyboard from Pd; let the composer "
                        "improvise on it.",
@@ -495,12 +518,12 @@ def write_all() -> None:
         "6-main.pd": ("6. main (stage)", "Everything on one screen: latent sliders, "
                       "XY pad, trajectory, granulator, the voice and the composer.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
-                       trajectory(700, 300), granulator(1060, 300),
+                       trajectory(700, 300), granulator(1060, 300), timbre(1330, 300),
                        voice_keys(700, 660), composer_controls(1100, 730)],
                       ["dn-xy-main float x float y float px float py"]),
     }
     for name, (title, what, sections, structs) in patches.items():
-        size = (1500, 980) if name.startswith("6") else (760, 900)
+        size = (1600, 980) if name.startswith("6") else (760, 900)
         text = assemble(title, what, sections, structs, size, mrpeach="mrpeach" in name)
         (HERE / name).write_text(text)
 

@@ -1,10 +1,15 @@
 """``python -m synth`` and the ``deepnote-synth`` command."""
 
+import faulthandler
+import signal
 import sys
 
 
 def run() -> None:
-    """A Ctrl-C while the modules load (before ``main`` can answer it) ends with one line."""
+    """A Ctrl-C while the modules load (before ``main`` can answer it) ends with one line.
+    SIGUSR1 prints every thread's stack (for a synth that seems stuck) and plays on."""
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         from synth.cli import main
     except KeyboardInterrupt:

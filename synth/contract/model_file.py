@@ -8,6 +8,7 @@ audio process can check a model before any worker starts.
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ KIND_GRAINS = "grains"
 KIND_VOICE = "voice"
 KIND_COMPOSER = "composer"
 KNOWN_KINDS = (KIND_GRAINS, KIND_VOICE, KIND_COMPOSER)
+# Optional in grain files (since this version): latent directions for /timbre/NAME.
+TIMBRE_AXES = ("bright", "noisy", "pitched")
 
 COMMON_KEYS = (
     "format_version",
@@ -70,6 +73,16 @@ class GrainModelInfo:
     latent_pca_mean: list[float]
     latent_pca_axes: list[list[float]]  # principal axes of the training latents, first first
     latent_pca_xy_range: list[list[float]]  # [x, y][1st, 99th percentile]
+    timbre_axes: dict[str, TimbreAxis]  # by name (TIMBRE_AXES); empty in older files
+
+
+@dataclass(frozen=True)
+class TimbreAxis:
+    """A latent direction along which a descriptor of the decoded grains rises; ``span`` is
+    how far the /timbre/NAME slider's full throw (1) moves the point along it."""
+
+    direction: tuple[float, ...]
+    span: float
 
 
 @dataclass(frozen=True)
@@ -109,7 +122,25 @@ def read_grain_model(path: str | Path) -> GrainModelInfo:
         latent_quantile_levels=metadata.get("latent_quantile_levels"),
         latent_std=metadata["latent_std"], latent_pca_mean=metadata["latent_pca_mean"],
         latent_pca_axes=metadata["latent_pca_axes"],
-        latent_pca_xy_range=metadata["latent_pca_xy_range"])
+        latent_pca_xy_range=metadata["latent_pca_xy_range"],
+        timbre_axes=_timbre_axes(metadata.get("timbre_axes", {}), metadata["latent_dim"],
+                                 str(path)))
+
+
+def _timbre_axes(value: Any, latent_dim: int, source: str) -> dict[str, TimbreAxis]:
+    axes = {}
+    try:
+        for name, axis in value.items():
+            direction = tuple(float(x) for x in axis["direction"])
+            span = float(axis["span"])
+            if name not in TIMBRE_AXES or len(direction) != latent_dim or not all(
+                    math.isfinite(x) for x in (*direction, span)):
+                raise ValueError(name)
+            axes[name] = TimbreAxis(direction, span)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise ModelFileError(f"{source}: timbre_axes must map {', '.join(TIMBRE_AXES)} to "
+                             f"a direction of {latent_dim} numbers and a span") from None
+    return axes
 
 
 def read_voice_model(path: str | Path) -> VoiceModelInfo:

@@ -145,6 +145,8 @@ def _fmt(number: float) -> str:
 
 
 _QUANTILE = Field("q", 0.0, 1.0, unit="quantile")
+TIMBRE_MEANINGS = (("bright", "brighter or darker"), ("noisy", "noisier or purer"),
+                   ("pitched", "more or less pitched"))
 _RAW = Field("z", -20.0, 20.0)
 
 ADDRESSES: tuple[Address, ...] = (
@@ -187,6 +189,10 @@ ADDRESSES: tuple[Address, ...] = (
             "positions (fraction of the table)", "set_grain_control", control="jitter"),
     Address("/volume", (Field("gain", 0.0, 1.0, unit="linear gain"),), "output gain (smoothed)",
             "set_grain_control", control="volume"),
+    *(Address(f"/timbre/{name}", (Field("amount", -1.0, 1.0),), f"move the sound along the "
+              f"model's {name} axis, {meaning}; 0 = the point or path as set, +-1 = the "
+              "axis's full throw (the model file stores the axes; older files have none)",
+              "set_timbre") for name, meaning in TIMBRE_MEANINGS),
     Address("/panic", (), "silence now: volume to 0 (send /volume to play again) and every "
             "voice note stopped", "panic", coalescing=Coalescing.EVERY_REQUEST,
             in_presets=False),

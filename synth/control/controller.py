@@ -9,7 +9,12 @@ from typing import Protocol
 import numpy as np
 
 from synth.composer.player import ComposeCommand, ComposeKind
-from synth.control.addresses import ADDRESS_BY_PATH, GRAIN_CONTROLS, Address
+from synth.control.addresses import (
+    ADDRESS_BY_PATH,
+    GRAIN_CONTROLS,
+    TIMBRE_MEANINGS,
+    Address,
+)
 from synth.control.presets import PresetError, PresetStore
 from synth.grains.engine import GrainEngine
 from synth.grains.latent_space import LatentSpace, line_path, smooth_path
@@ -39,7 +44,8 @@ class Controller:
         self.space = space
         self._submit = submit
         self._rng = np.random.default_rng(seed)
-        self.point = space.from_quantiles(np.full(space.dim, 0.5))  # the latest point played
+        self.point = space.from_quantiles(np.full(space.dim, 0.5))  # the latest point set
+        self.timbre = {name: 0.0 for name, _ in TIMBRE_MEANINGS}  # /timbre/NAME sliders
         self.path_grains = DEFAULT_PATH_GRAINS
         self._path_source: Callable[[int], np.ndarray] | None = None
         self.mode = "point"
@@ -95,6 +101,16 @@ class Controller:
         self.path_grains = int(values[0])
         if self._path_source is not None:
             self._play_path(self._path_source)
+
+    def set_timbre(self, address: Address, values: tuple) -> None:
+        self.timbre[address.path.removeprefix("/timbre/")] = float(values[0])
+        if not self.space.timbre_axes:
+            log.debug("this model file has no timbre axes; %s does nothing", address.path)
+            return
+        if self.mode == "path" and self._path_source is not None:
+            self._play_path(self._path_source)
+        else:
+            self._play_point(self.point)
 
     def set_grain_control(self, address: Address, values: tuple) -> None:
         self.engine.set_control(address.control, values[0])
@@ -154,6 +170,7 @@ class Controller:
             ("/trajectory/grains", (self.path_grains,)),
             self.source,
             *[(address.path, (getattr(controls, address.control),)) for address in GRAIN_CONTROLS],
+            *[(f"/timbre/{name}", (value,)) for name, value in self.timbre.items()],
             ("/voice/volume", (self.voice_volume,)),
         ]
 
@@ -186,9 +203,10 @@ class Controller:
     def _play_point(self, center: np.ndarray) -> None:
         self.mode = "point"
         self.point = center
-        self._submit(point_cloud(center, self.space.std, self._rng))
+        moved = center + self.space.timbre_offset(self.timbre)
+        self._submit(point_cloud(moved, self.space.std, self._rng))
 
     def _play_path(self, source: Callable[[int], np.ndarray]) -> None:
         self.mode = "path"
         self._path_source = source
-        self._submit(source(self.path_grains))
+        self._submit(source(self.path_grains) + self.space.timbre_offset(self.timbre))

@@ -18,6 +18,17 @@ class LatentSpace:
         self.pca_mean = np.asarray(model.latent_pca_mean, dtype=np.float64)
         self.axes = np.asarray(model.latent_pca_axes, dtype=np.float64)[:2]
         self.xy_range = np.asarray(model.latent_pca_xy_range, dtype=np.float64)
+        self.timbre_axes = {name: np.asarray(axis.direction, dtype=np.float64) * axis.span
+                            for name, axis in model.timbre_axes.items()}
+
+    def timbre_offset(self, sliders: dict[str, float]) -> np.ndarray:
+        """How far the timbre sliders (-1..1 each) move a point: the sum of each axis's
+        full-throw displacement times its slider."""
+        offset = np.zeros(self.dim)
+        for name, value in sliders.items():
+            if name in self.timbre_axes:
+                offset += value * self.timbre_axes[name]
+        return offset
 
     def from_quantiles(self, quantiles: np.ndarray) -> np.ndarray:
         """Each value in [0, 1] is a quantile of the training latents along its dimension."""

@@ -123,12 +123,14 @@ EXPECTED_ON_LOAD = {
     "2-xy-pad.pd": {"/xy"},
     "3-trajectory.pd": {"/trajectory/xy", "/trajectory/grains", "/scan/speed"},
     "4-granulator.pd": {"/grain/pos", "/grain/pitch", "/grain/dur", "/grain/density",
-                        "/grain/jitter", "/volume"},
+                        "/grain/jitter", "/volume", "/timbre/bright", "/timbre/noisy",
+                        "/timbre/pitched"},
     "5-voice.pd": {"/note", "/voice/volume", "/compose/tempo", "/compose/temperature",
                    "/compose/lines"},
     "6-main.pd": {"/latent", "/xy", "/trajectory/xy", "/trajectory/grains", "/scan/speed",
                   "/grain/pos", "/grain/pitch", "/grain/dur", "/grain/density",
-                  "/grain/jitter", "/volume", "/note", "/voice/volume", "/compose/tempo",
+                  "/grain/jitter", "/volume", "/timbre/bright", "/timbre/noisy",
+                  "/timbre/pitched", "/note", "/voice/volume", "/compose/tempo",
                   "/compose/temperature", "/compose/lines"},
 }
 

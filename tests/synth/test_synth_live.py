@@ -306,9 +306,11 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
         try:
             code = synth.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            synth.process.send_signal(signal.SIGUSR1)  # every thread's stack, to its stderr
+            time.sleep(1.0)
             synth.kill()
             pytest.fail(f"trial {trial} ({moments[-1]}, {sent.name}): still running 30 s "
-                        f"after the signal; its last lines:\n" + "\n".join(synth.lines[-15:]))
+                        f"after the signal; its last lines:\n" + "\n".join(synth.lines[-60:]))
         # -SIGINT: a Ctrl-C that lands in code pyo runs through PyRun_SimpleString marks
         # CPython's "unhandled KeyboardInterrupt" flag, and CPython ends the process with
         # SIGINT after main() has answered it (a shell reports 130 either way).

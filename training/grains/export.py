@@ -26,6 +26,7 @@ from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
 from training.grains.presets import GrainModel
 from training.grains.run import load_trained_run
+from training.grains.timbre import timbre_axes
 
 NN_TILDE_TEST_LENGTH = 8192
 QUANTILE_LEVELS = 101  # 0%, 1%, ..., 100%
@@ -129,6 +130,8 @@ def grain_metadata(
         "latent_pca_axes": axes.tolist(),
         "latent_pca_explained": (variance / variance.sum()).tolist(),
         "latent_pca_xy_range": xy_range.tolist(),
+        "timbre_axes": timbre_axes(_decoder(vae), latents, dataset.config.sample_rate,
+                                   level_dims=vae.level_dims),
         **provenance(config, trained_steps, dataset.summary()),
     }
 
@@ -202,6 +205,14 @@ def _same_decodes(reloaded: torch.jit.ScriptModule, scripted: torch.jit.ScriptMo
     probe = torch.randn(4, metadata["latent_dim"], generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         return torch.equal(reloaded.decode_grains(probe), scripted.decode_grains(probe))
+
+
+def _decoder(vae: GrainModel) -> Callable[[np.ndarray], np.ndarray]:
+    def decode(latents: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return vae.decode(torch.from_numpy(np.asarray(latents, np.float32))).numpy()
+
+    return decode
 
 
 def _encode_all(vae: GrainModel, grains: np.ndarray, batch_size: int = 4096) -> np.ndarray:
