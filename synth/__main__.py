@@ -10,8 +10,11 @@ def run() -> None:
     SIGUSR1 prints every thread's stack (for a synth that seems stuck) and plays on."""
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+    from synth.interrupts import interrupts_deferred
+
     try:
-        from synth.cli import main
+        with interrupts_deferred():  # a library's bare except must not lose a Ctrl-C
+            from synth.cli import main
     except KeyboardInterrupt:
         print("deepnote-synth: interrupted while starting", file=sys.stderr)
         sys.exit(130)

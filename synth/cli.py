@@ -23,6 +23,7 @@ from synth.control.network_policy import PolicyError, check_listening_address, p
 from synth.control.presets import PresetError, PresetStore, default_preset_directory
 from synth.control.score import ScoreError, read_score
 from synth.files import OutputError, audio_format, replaceable_target
+from synth.interrupts import interrupts_deferred
 from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 from synth.voice.notes import BendSettings
 
@@ -117,7 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(address_table_text())
         return 0
     if args.list_devices:
-        from synth.grains.engine import pyo
+        with interrupts_deferred():  # pyo's import loses a Ctrl-C otherwise
+            from synth.grains.engine import pyo
 
         pyo.pa_list_devices()
         return 0
@@ -215,7 +217,8 @@ def _list_midi(api: str | None) -> int:
 
 
 def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
-    from synth.offline import RenderSettings, render_offline
+    with interrupts_deferred():  # pyo's import loses a Ctrl-C otherwise
+        from synth.offline import RenderSettings, render_offline
 
     if args.midi_file:
         from synth.voice.midi_render import render_midi
@@ -251,7 +254,8 @@ def _bend_settings(args: argparse.Namespace) -> BendSettings:
 
 
 def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
-    from synth.live import AudioUnavailable, LiveSettings, run_live
+    with interrupts_deferred():  # pyo's import loses a Ctrl-C otherwise
+        from synth.live import AudioUnavailable, LiveSettings, run_live
     from synth.voice.worker import VoiceOptions
 
     voice_options, voice_model = None, None

@@ -8,7 +8,10 @@ the time from a note-on to the first audible sample is counted in frames of one 
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
+import time
+from pathlib import Path
 
 import jack
 import numpy as np
@@ -93,3 +96,33 @@ class JackKeyboard:
             self.client.deactivate()
             self.client.close()
         self._closed = True
+
+
+@contextlib.contextmanager
+def keyboard_and_voice(voice: Path, *extra: str, capture_seconds: float = 30.0):
+    """A JACK server, ``deepnote-synth`` playing ``voice`` from this keyboard's MIDI port with
+    the granulator muted, and the keyboard listening to it: (server, synth, keyboard, osc)."""
+    from pythonosc.udp_client import SimpleUDPClient
+
+    from synth.shipped import DEFAULT_MODEL
+    from tests.jack_harness import JackServer, SynthProcess, free_udp_port
+
+    server = JackServer()
+    port = free_udp_port()
+    synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(voice), "--midi-api",
+                         "jack", "--midi-in", KEYS_PORT, *extra)
+    keyboard = None
+    try:
+        keyboard = JackKeyboard(server.name, capture_seconds=capture_seconds)
+        synth.wait_for("playing", 120)
+        synth.wait_for(f"MIDI input '{KEYS_PORT}' connected", 30)
+        keyboard.listen_to("deepnote:output_1")
+        osc = SimpleUDPClient("127.0.0.1", port)
+        osc.send_message("/volume", 0.0)  # whatever the keyboard hears is the voice
+        time.sleep(0.6)
+        yield server, synth, keyboard, osc
+    finally:
+        if keyboard is not None:
+            keyboard.close()
+        synth.kill()
+        server.stop()

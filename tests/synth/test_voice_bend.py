@@ -146,25 +146,13 @@ def test_an_mpe_bend_glides_the_shipped_voice_on_that_note_only(tmp_path: Path):
 def test_an_mpe_bend_from_a_jack_midi_keyboard_glides_the_live_voice():
     """The same bend, live: real JACK MIDI into deepnote-synth --mpe, its real output."""
     pytest.importorskip("jack")
-    from pythonosc.udp_client import SimpleUDPClient
-
-    from synth.shipped import DEFAULT_MODEL
-    from tests.jack_harness import JackServer, SynthProcess, free_udp_port, tools_missing
-    from tests.jack_keyboard import KEYS_PORT, JackKeyboard
+    from tests.jack_harness import tools_missing
+    from tests.jack_keyboard import keyboard_and_voice
 
     if tools_missing():
         pytest.skip("JACK tools missing")
-    server = JackServer()
-    port = free_udp_port()
-    synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(DEFAULT_VOICE), "--mpe",
-                         "--midi-api", "jack", "--midi-in", KEYS_PORT, "--no-composer")
-    keyboard = None
-    try:
-        keyboard = JackKeyboard(server.name, capture_seconds=20.0)
-        synth.wait_for("playing", 120)
-        synth.wait_for(f"MIDI input '{KEYS_PORT}' connected", 30)
-        keyboard.listen_to("deepnote:output_1")
-        SimpleUDPClient("127.0.0.1", port).send_message("/volume", 0.0)  # the voice alone
+    with keyboard_and_voice(DEFAULT_VOICE, "--mpe", "--no-composer",
+                            capture_seconds=20.0) as (_, _, keyboard, _):
         # Delays count from now: A2 on member channel 2 at 0.5 s, bent +2 semitones (of 48)
         # over 0.3 s from 1.7 s, released at 3.5 s; D3 on channel 3 from 4.5 to 6 s, while
         # channel 2's wheel is still up.
@@ -182,11 +170,6 @@ def test_an_mpe_bend_from_a_jack_midi_keyboard_glides_the_live_voice():
         before = _median_midi(audio, 16000, start + 0.3, start + 1.1)
         after = _median_midi(audio, 16000, start + 1.7, start + 2.9)
         other = _median_midi(audio, 16000, start + 4.2, start + 5.4)
-    finally:
-        if keyboard is not None:
-            keyboard.close()
-        synth.kill()
-        server.stop()
     assert before == pytest.approx(45, abs=0.5)
     assert after - before == pytest.approx(2.0, abs=0.5), (before, after)
     assert other == pytest.approx(50, abs=0.5)

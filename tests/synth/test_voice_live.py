@@ -26,7 +26,7 @@ from tests.jack_harness import (
 )
 
 jack = pytest.importorskip("jack")
-from tests.jack_keyboard import KEYS_PORT, JackKeyboard  # noqa: E402
+from tests.jack_keyboard import KEYS_PORT, JackKeyboard, keyboard_and_voice  # noqa: E402
 
 pytestmark = pytest.mark.skipif(bool(tools_missing()), reason="JACK tools missing")
 
@@ -36,25 +36,8 @@ AUDIBLE_DB = -80.0
 
 @pytest.fixture
 def playing(tiny_voice_model: Path):
-    server = JackServer()
-    port = free_udp_port()
-    synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(tiny_voice_model),
-                         "--midi-api", "jack", "--midi-in", KEYS_PORT, "-v")
-    keyboard = None
-    try:
-        keyboard = JackKeyboard(server.name, capture_seconds=30.0)
-        synth.wait_for("playing", 120)
-        synth.wait_for(f"MIDI input '{KEYS_PORT}' connected", 30)
-        keyboard.listen_to("deepnote:output_1")
-        osc = SimpleUDPClient("127.0.0.1", port)
-        osc.send_message("/volume", 0.0)
-        time.sleep(0.6)
-        yield server, synth, keyboard, osc
-    finally:
-        if keyboard is not None:
-            keyboard.close()
-        synth.kill()
-        server.stop()
+    with keyboard_and_voice(tiny_voice_model, "-v") as playing:
+        yield playing
 
 
 def seconds(keyboard: JackKeyboard, frame: int) -> float:
