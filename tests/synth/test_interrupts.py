@@ -16,13 +16,24 @@ def _swallowing_what_pyo_swallows() -> bool:
         return True
 
 
-def test_a_ctrl_c_swallowed_inside_is_raised_again_on_the_way_out():
+@pytest.fixture
+def python_handlers():
+    """Python's own SIGINT/SIGTERM handlers, whatever earlier code in this process set."""
+    before = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    yield
+    for number, handler in before.items():
+        signal.signal(number, handler)
+
+
+def test_a_ctrl_c_swallowed_inside_is_raised_again_on_the_way_out(python_handlers):
     with pytest.raises(KeyboardInterrupt):
         _swallowing_what_pyo_swallows()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
-def test_nothing_happens_without_a_signal():
+def test_nothing_happens_without_a_signal(python_handlers):
     with interrupts_deferred():
         value = 1
     assert value == 1
