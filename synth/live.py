@@ -71,14 +71,34 @@ def check_output_device(audio: str, output_device: int | None) -> None:
                                "running JACK server, or --audio offline --render out.wav")
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+REASSERT_SECONDS = 0.1
+
+
 class _StopFlag:
+    """Raised by SIGINT/SIGTERM. :meth:`is_raised` also keeps the handler installed and the
+    signals unblocked in this thread: libraries that run in this process (libjack, the
+    multiprocessing machinery) mask or replace them for a while, and a stop sent then was
+    sometimes never seen (issue 17)."""
+
     def __init__(self) -> None:
         self.raised = False
+        self._next_check = 0.0
 
     def __call__(self, signum: int, frame: object) -> None:
         self.raised = True
 
+    def install(self) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, self)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
     def is_raised(self) -> bool:
+        now = time.monotonic()
+        if not self.raised and now >= self._next_check:
+            self._next_check = now + REASSERT_SECONDS
+            self.install()
         return self.raised
 
 
@@ -87,8 +107,7 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
     # From here on SIGINT/SIGTERM only raise a flag: a stop during start-up is seen between
     # steps (and while waiting for the workers), and everything started is closed.
     stop = _StopFlag()
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    stop.install()
     server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
                         audio=settings.audio, duplex=0, jackname=settings.jack_name)
     server.deactivateMidi()
@@ -167,7 +186,7 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
                             socket.SOCK_DGRAM)
     controller.state_replier = functools.partial(
         _reply_state, replies, controller, functools.partial(_health, decoder, listener, voice))
-    while not stop.raised:
+    while not stop.is_raised():
         if not server.getIsStarted():  # pyo stops itself when JACK goes away
             break
         changed = oscquery is not None and not oscquery.published
