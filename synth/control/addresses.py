@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
+from synth.contract.model_file import TIMBRE_AXES
+
 LATENT_DIM = 16  # what the table promises; the runtime checks the model agrees
 
 
@@ -145,8 +147,8 @@ def _fmt(number: float) -> str:
 
 
 _QUANTILE = Field("q", 0.0, 1.0, unit="quantile")
-TIMBRE_MEANINGS = (("bright", "brighter or darker"), ("noisy", "noisier or purer"),
-                   ("pitched", "more or less pitched"))
+TIMBRE_MEANINGS = tuple(zip(TIMBRE_AXES, ("brighter or darker", "noisier or purer",
+                                          "more or less pitched"), strict=True))
 _RAW = Field("z", -20.0, 20.0)
 
 ADDRESSES: tuple[Address, ...] = (
