@@ -150,6 +150,8 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
         controller.play_typical()
         if settings.preset:
             controller.load_preset(settings.preset)
+        # "playing" means sound: the first table is in before the performer is told so.
+        decoder.wait(lambda table: engine.offer_table(table, time.monotonic()))
         log.info("playing %s; OSC on %s:%d (Ctrl-C stops)", settings.model_path,
                  settings.osc_host, listener.port)
         log.info("decoder pid %s, OSC listener pid %s, voice pid %s", decoder.worker_pid,

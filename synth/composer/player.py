@@ -84,9 +84,8 @@ class ComposerPlayer:
             return events
         if command.kind == ComposeKind.STOP:
             self.playing = False
-            events = self._release_all()
-            log.info("composer stopped; %d note(s) released", len(events))
-            return events
+            log.info("composer stopped; %d note(s) released", len(self._voiced))
+            return self._release_all()
         if command.kind == ComposeKind.TEMPO:
             self.tempo = float(command.value)
         elif command.kind == ComposeKind.TEMPERATURE:
@@ -123,9 +122,10 @@ class ComposerPlayer:
             return []
         sounding = np.flatnonzero(states != SILENT)
         kept = set(sounding[::-1][:self.lines].tolist())
-        events = [NoteEvent(NoteKind.OFF, self._pitch(column)) for column in sorted(self._voiced)
+        events = [NoteEvent(NoteKind.OFF, self._pitch(column), composed=True)
+                  for column in sorted(self._voiced)
                   if column not in kept or states[column] == ONSET]
-        events += [NoteEvent(NoteKind.ON, self._pitch(column), COMPOSED_VELOCITY)
+        events += [NoteEvent(NoteKind.ON, self._pitch(column), COMPOSED_VELOCITY, composed=True)
                    for column in sorted(kept)
                    if column not in self._voiced or states[column] == ONSET]
         self._voiced = kept
@@ -135,6 +135,7 @@ class ComposerPlayer:
         return int(np.clip(self.lowest + column + self.transpose, 0, 127))
 
     def _release_all(self) -> list[NoteEvent]:
-        events = [NoteEvent(NoteKind.OFF, self._pitch(column)) for column in sorted(self._voiced)]
+        """Release whatever the voice still plays of the composer's, including notes the
+        player's own bookkeeping no longer counts (a rewind can bring such notes back)."""
         self._voiced = set()
-        return events
+        return [NoteEvent(NoteKind.RELEASE_COMPOSED, composed=True)]

@@ -48,6 +48,7 @@ class NoteKind(StrEnum):
     SILENCE = "silence"  # stop every voice now
     BEND = "bend"  # value: the channel's pitch wheel, -8192..8191
     PRESSURE = "pressure"  # value: the channel's pressure (aftertouch), 0..127
+    RELEASE_COMPOSED = "release_composed"  # release every note the composer started
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class NoteEvent:
     pitch: int = 0
     value: int = 0
     channel: int = 0  # 0..15
+    composed: bool = False  # the composer's, not a player's
 
 
 @dataclass(frozen=True)
@@ -92,9 +94,11 @@ def event_from_message(message: mido.Message) -> NoteEvent | None:
 
 def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
     if event.kind == NoteKind.ON:
-        allocator.note_on(event.pitch, event.value, event.channel)
+        allocator.note_on(event.pitch, event.value, event.channel, composed=event.composed)
     elif event.kind == NoteKind.OFF:
-        allocator.note_off(event.pitch, event.channel)
+        allocator.note_off(event.pitch, event.channel, composed=event.composed)
+    elif event.kind == NoteKind.RELEASE_COMPOSED:
+        allocator.release_composed()
     elif event.kind == NoteKind.BEND:
         allocator.bend(event.channel, event.value)
     elif event.kind == NoteKind.PRESSURE:
@@ -122,6 +126,7 @@ class VoiceSlot:
     channel: int = 0
     input_pitch: float | None = None  # the pitch input at the end of the last block
     input_velocity: float | None = None  # the velocity input at the end of the last block
+    composed: bool = False  # started by the composer
 
     @property
     def active(self) -> bool:
@@ -185,9 +190,10 @@ class VoiceAllocator:
             return zone
         return zone + self.wheels[channel] * settings.member_range
 
-    def note_on(self, pitch: int, velocity: int, channel: int = 0) -> int:
+    def note_on(self, pitch: int, velocity: int, channel: int = 0,
+                composed: bool = False) -> int:
         if velocity == 0:
-            self.note_off(pitch, channel)
+            self.note_off(pitch, channel, composed)
             return -1
         free = [i for i, slot in enumerate(self.slots) if not slot.active]
         if free:
@@ -210,18 +216,25 @@ class VoiceAllocator:
                                       rate=2.0 ** ((pitch - model_pitch) / 12.0),
                                       key_down=True, remaining=self.counter_cap,
                                       started=start, press=self.presses,
-                                      needs_reset=True, channel=channel)
+                                      needs_reset=True, channel=channel, composed=composed)
         if self.bend_settings.mpe and channel != MPE_MASTER_CHANNEL:
             self.pressures[channel] = 0.0  # a member channel's pressure belongs to its note
         self.presses += 1
         return index
 
-    def note_off(self, pitch: int, channel: int = 0) -> None:
+    def note_off(self, pitch: int, channel: int = 0, composed: bool = False) -> None:
         for slot in self.slots:
             if (slot.active and slot.key_down and int(slot.pitch) == pitch
-                    and slot.channel == channel):
+                    and slot.channel == channel and slot.composed == composed):
                 slot.key_down = False
                 slot.counting = not self.sustain
+
+    def release_composed(self) -> None:
+        """Release every note the composer started (the pedal is the player's, not its)."""
+        for slot in self.slots:
+            if slot.active and slot.composed:
+                slot.key_down = False
+                slot.counting = True
 
     def set_sustain(self, down: bool) -> None:
         self.sustain = down

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from synth.composer.player import ComposeCommand, ComposerPlayer
+from synth.composer.player import ComposeCommand, ComposeKind, ComposerPlayer
 from synth.contract.model_file import VoiceModelInfo
 from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent
 from synth.voice.ring import WORKER_PID, VoiceRing
@@ -133,6 +133,8 @@ def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
                     writer.play(played)  # what came before it, in order
                     played = []
                     writer.rewind()  # a command is input too: it starts at the lead point
+                    if command.kind in (ComposeKind.PLAY, ComposeKind.STOP):
+                        writer.withdraw_composed()
                     writer.apply(composer.handle(command, writer.write_index))
             else:
                 played.append(command)

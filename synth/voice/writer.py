@@ -85,6 +85,12 @@ class VoiceWriter:
         self.rewinds += 1
         self._last_rewind_time = time.monotonic()
 
+    def withdraw_composed(self) -> None:
+        """Forget the composer's events that a rewind took back: after a stop or a new start
+        at the lead point they never happened (played again, they would start notes that
+        nothing releases)."""
+        self._replay = deque(entry for entry in self._replay if not entry[1].composed)
+
     def apply(self, events: list[NoteEvent]) -> None:
         """Apply ``events`` where the writer is now (scheduled ones, such as a composer's)."""
         self._mark()

@@ -145,3 +145,29 @@ def test_the_block_is_a_multiple_of_the_frame_and_never_tiny():
     assert writer_block(16) == 32  # the SampleRNN's, as before
     assert writer_block(1) == 32  # the WaveNet's: was 2, a snapshot every two samples
     assert writer_block(48) == 96 and writer_block(5) % 5 == 0 and writer_block(5) >= 32
+
+
+def test_a_composer_stop_leaves_no_note_that_was_written_ahead(tiny_voice_model):
+    """The composer's notes are applied where the writer is, far ahead; a stop is input and
+    starts at the lead point. Replaying the composer's notes from beyond that point after
+    the stop would start notes nobody ever releases (the live composer test caught one)."""
+    writer, ring = _writer(tiny_voice_model, HORIZON)
+    def compose(w: VoiceWriter) -> None:
+        w.apply([NoteEvent(NoteKind.OFF, 43, composed=True),
+                 NoteEvent(NoteKind.ON, 45, 90, composed=True)])
+
+    def stop(w: VoiceWriter) -> None:
+        w.rewind()
+        w.withdraw_composed()
+        w.apply([NoteEvent(NoteKind.RELEASE_COMPOSED)])
+
+    try:
+        heard = _perform(writer, ring, [
+            (0, lambda w: w.apply([NoteEvent(NoteKind.ON, 43, 90, composed=True)])),
+            (500, compose), (520, stop)], end=16000)
+    finally:
+        ring.close()
+    assert writer.allocator.sounding == 0, "every composed note ended"
+    assert np.abs(heard[:2000]).max() > 1e-3, "the composer's first note sounds"
+    cap_samples = writer.allocator.counter_cap
+    assert np.abs(heard[520 + LEAD + writer.block + cap_samples:]).max() == 0.0

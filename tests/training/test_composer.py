@@ -177,7 +177,8 @@ def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model
     player.tempo = 120.0  # a sixteenth = 2000 samples
     player.temperature = 2.0  # wild enough that a few steps hold notes
     torch.manual_seed(0)
-    assert player.handle(ComposeCommand(ComposeKind.PLAY, 1), now=1000) == []
+    assert [e.kind for e in player.handle(ComposeCommand(ComposeKind.PLAY, 1), now=1000)] == [
+        "release_composed"]
     assert player.due_events(999) == []
     timeline = []
     for now in range(1000, 1000 + 17 * 2000, 500):
@@ -186,17 +187,20 @@ def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model
     assert all((now - 1000) % 2000 == 0 for now in steps), "events only on step times"
     sounding: set[int] = set()
     for _, event in timeline:
-        assert event.kind in ("on", "off")
+        assert event.composed, "the composer's notes are marked as its own"
         if event.kind == "on":
             sounding.add(event.pitch)
             assert len(sounding) <= 1, "one line: never two notes at once"
-        else:
+        elif event.kind == "off":
             sounding.discard(event.pitch)
+        else:
+            assert event.kind == "release_composed"
+            sounding.clear()
     assert not player.playing and not sounding, "one bar played, then everything released"
     player.handle(ComposeCommand(ComposeKind.LINES, 2), now=0)
     player.handle(ComposeCommand(ComposeKind.PLAY), now=0)
     events = player.due_events(40 * 2000)
     assert player.playing and events
     released = player.handle(ComposeCommand(ComposeKind.STOP), now=40 * 2000)
-    assert not player.playing and all(e.kind == "off" for e in released)
+    assert not player.playing and [e.kind for e in released] == ["release_composed"]
     assert player.due_events(10**9) == []
