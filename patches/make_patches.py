@@ -235,6 +235,27 @@ def voice(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
     number_controls(p, COMPOSER, ox, oy + 225, 35, udpsend, start)
 
 
+LEARN_TARGETS = ("/grain/pitch", "/grain/dur", "/grain/density", "/grain/pos", "/volume",
+                 "/timbre/bright", "/timbre/noisy", "/timbre/pitched", "/scan/speed")
+
+
+def midi_learn(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> None:
+    p.comment("MIDI learn (synth started with --midi-control PORT): click a control, then "
+              "move a knob or fader on your controller. /midi/forget drops every binding.",
+              ox, oy, 360)
+    targets = [f"/midi/learn {address}" for address in LEARN_TARGETS]
+    targets += ["/midi/learn /xy 0", "/midi/learn /xy 1", "/midi/learn /latent/dim 0",
+                "/midi/learn /latent/dim 1", "/midi/forget"]
+    for index, text in enumerate(targets):
+        column, row = divmod(index, 7)
+        box = p.message(text, ox + column * 190, oy + 50 + row * 30)
+        p.connect(box, 0, udpsend)
+    p.comment("Models: switch to another grains model of the synth's --models-dir (edit "
+              "the name; the shipped one is 'grains').", ox, oy + 290, 360)
+    model = p.message("/model/grains grains", ox, oy + 335)
+    p.connect(model, 0, udpsend)
+
+
 def write_all() -> None:
     sections = {
         "deepnote-latent.maxpat": ("latent sliders", [latent]),
@@ -242,7 +263,8 @@ def write_all() -> None:
         "deepnote-trajectory.maxpat": ("trajectory", [trajectory]),
         "deepnote-granulator.maxpat": ("granulator", [granulator]),
         "deepnote-voice.maxpat": ("voice and composer", [voice]),
-        "deepnote-main.maxpat": ("main (stage)", [latent, xy, trajectory, granulator, voice]),
+        "deepnote-main.maxpat": ("main (stage)", [latent, xy, trajectory, granulator, voice,
+                                                  midi_learn]),
     }
     for name, (title, builders) in sections.items():
         patcher = Patcher()

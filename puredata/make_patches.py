@@ -319,6 +319,31 @@ def timbre(ox: int, oy: int) -> Section:
     return s
 
 
+LEARN_TARGETS = ("/grain/pitch", "/grain/dur", "/grain/density", "/volume", "/timbre/bright",
+                 "/timbre/noisy", "/timbre/pitched")
+
+
+def midi_learn(ox: int, oy: int) -> Section:
+    """Click a control's name, then move a knob: /midi/learn ADDRESS [index]."""
+    s = Section()
+    s.text(ox, oy, "MIDI learn (synth started with --midi-control PORT): click, then move "
+           "a knob on your controller.", 40)
+    learn = osc_send(s, ox + 150, LOGIC + 700, "/midi/learn")
+    targets = [f"symbol {address}" for address in LEARN_TARGETS]
+    targets += ["list /xy 0", "list /xy 1", "list /latent/dim 0", "list /latent/dim 1"]
+    for index, text in enumerate(targets):
+        box = s.msg(ox, oy + 50 + index * 25, text)
+        s.connect(box, 0, learn)
+    forget = s.msg(ox, oy + 60 + len(targets) * 25, "list")
+    s.text(ox + 45, oy + 60 + len(targets) * 25, "forget all", 12)
+    s.connect(forget, 0, osc_send(s, ox + 150, LOGIC + 760, "/midi/forget"))
+    s.text(ox + 130, oy + 50, "Models: switch to a grains model of the synth's --models-dir "
+           "(edit the name)", 20)
+    model = s.msg(ox + 130, oy + 110, "symbol grains")
+    s.connect(model, 0, osc_send(s, ox + 300, LOGIC + 700, "/model/grains"))
+    return s
+
+
 def sliders(s: Section, ox: int, oy: int, ly: int, controls: tuple) -> None:
     """A slider and number box per control, each sending its address; set on load."""
     defaults = s.obj(ox + 200, ly + 100, "r \\$0-defaults")
@@ -519,7 +544,8 @@ def write_all() -> None:
                       "XY pad, trajectory, granulator, the voice and the composer.",
                       [latent_sliders(20, 300), xy_pad(420, 300, "dn-xy-main"),
                        trajectory(700, 300), granulator(1060, 300), timbre(1330, 300),
-                       voice_keys(700, 660), composer_controls(1100, 730)],
+                       voice_keys(700, 660), composer_controls(1100, 730),
+                       midi_learn(1330, 560)],
                       ["dn-xy-main float x float y float px float py"]),
     }
     for name, (title, what, sections, structs) in patches.items():

@@ -19,6 +19,7 @@ from synth.contract.model_file import (
     read_voice_model,
 )
 from synth.control.addresses import LATENT_DIM, address_table_text
+from synth.control.midi_map import MidiMapError, read_midi_map
 from synth.control.network_policy import PolicyError, check_listening_address, parse_allowed
 from synth.control.presets import PresetError, PresetStore, default_preset_directory
 from synth.control.score import ScoreError, read_score
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL,
                         help="exported grains model (default: the shipped models/grains.pt)")
+    parser.add_argument("--models-dir", type=Path,
+                        help="folder of exported models that /model/grains NAME switches "
+                             "between (default: the folder of --model)")
     parser.add_argument("--audio", choices=("portaudio", "jack", "offline"),
                         default="portaudio", help="audio backend (default portaudio)")
     parser.add_argument("--sr", type=whole(8000, 192000), default=48000,
@@ -84,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "see --list-midi); reconnects if it goes away")
     parser.add_argument("--midi-api", choices=MIDI_API_CHOICES,
                         help="MIDI system (default: rtmidi's own choice; jack for JACK MIDI)")
+    parser.add_argument("--midi-control", metavar="PORT",
+                        help="MIDI input whose controllers (CCs) move the controls bound by "
+                             "/midi/learn or --midi-map (default: the --midi-in port)")
+    parser.add_argument("--midi-map", type=Path, metavar="FILE",
+                        help="MIDI map to start with (JSON: which CC moves which address); "
+                             "a preset holding a map replaces it")
     parser.add_argument("--list-midi", action="store_true",
                         help="list MIDI inputs and exit")
     parser.add_argument("--voice-lead-ms", type=number(0.0, 1000.0), default=12.0,
@@ -134,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.audio == "offline":
             return _render(args, model)
         return _play(args, model)
-    except (ModelFileError, ScoreError, UsageError, PolicyError) as error:
+    except (ModelFileError, ScoreError, UsageError, PolicyError, MidiMapError) as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # before the live synth takes over SIGINT, or offline
@@ -160,8 +170,14 @@ def _check_arguments(args: argparse.Namespace) -> None:
             audio_format(args.render)
         except OutputError as error:
             raise UsageError(str(error)) from None
-    if args.midi_in and args.audio == "offline":
-        raise UsageError("--midi-in plays live; offline, use --midi-file")
+    if (args.midi_in or args.midi_control) and args.audio == "offline":
+        raise UsageError("--midi-in and --midi-control play live; offline, use --midi-file, "
+                         "or /midi/cc lines in a --score")
+    if args.midi_control is None:
+        args.midi_control = args.midi_in
+    args.midi_map = tuple(read_midi_map(args.midi_map)) if args.midi_map else ()
+    if args.models_dir is not None and not args.models_dir.is_dir():
+        raise UsageError(f"{args.models_dir}: no such folder for --models-dir")
     if args.no_voice and (args.voice or args.midi_in or args.midi_file):
         raise UsageError("--no-voice cannot be combined with --voice, --midi-in or "
                          "--midi-file")
@@ -205,7 +221,7 @@ def _choose_composer(args: argparse.Namespace) -> None:
 
 
 def _list_midi(api: str | None) -> int:
-    from synth.voice.midi_input import MidiError, list_midi_inputs
+    from synth.midi_input import MidiError, list_midi_inputs
 
     try:
         names = list_midi_inputs(api)
@@ -235,7 +251,8 @@ def _render(args: argparse.Namespace, model: GrainModelInfo) -> int:
         raise UsageError(f"{args.render.parent}: no such folder for --render")
     settings = RenderSettings(model_path=args.model, out=args.render, duration=args.duration,
                               server_rate=args.sr, buffer_size=args.buffer, seed=args.seed,
-                              preset_directory=args.preset_dir, preset=args.preset)
+                              preset_directory=args.preset_dir, preset=args.preset,
+                              midi_map=args.midi_map, models_directory=_models_directory(args))
     tables = render_offline(settings, model, events)
     log.info("wrote %s (%.1f s, %d grain tables)", args.render, args.duration, tables)
     return 0
@@ -247,6 +264,10 @@ def _oscquery_port(args: argparse.Namespace) -> int | None:
     if args.oscquery_port is not None:
         return int(args.oscquery_port)
     return args.osc_port + 1 if args.osc_port and args.osc_port < 65535 else 0
+
+
+def _models_directory(args: argparse.Namespace) -> Path:
+    return Path(args.models_dir) if args.models_dir else Path(args.model).resolve().parent
 
 
 def _bend_settings(args: argparse.Namespace) -> BendSettings:
@@ -273,7 +294,9 @@ def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
         osc_port=args.osc_port, allowed_senders=parse_allowed(args.allow), seed=args.seed,
         oscquery_port=_oscquery_port(args),
         verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset,
-        voice=voice_options, voice_model=voice_model)
+        voice=voice_options, voice_model=voice_model, midi_control=args.midi_control,
+        midi_api=args.midi_api, midi_map=args.midi_map,
+        models_directory=_models_directory(args))
     try:
         return run_live(settings, model)
     except AudioUnavailable as error:

@@ -15,6 +15,8 @@ from pathlib import Path
 from synth.contract.model_file import GrainModelInfo, VoiceModelInfo
 from synth.control.controller import Controller
 from synth.control.listener import OscListener
+from synth.control.midi_map import Binding
+from synth.control.model_shelf import ModelShelf
 from synth.control.oscquery import OscQueryServer
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.state_reply import state_datagram
@@ -22,6 +24,7 @@ from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
 from synth.grains.tables import table_samples
+from synth.midi_input import MidiError, MidiInput
 from synth.voice.player import VoicePlayer
 from synth.voice.worker import VoiceOptions
 from synth.workers import c_stderr_muted
@@ -53,6 +56,10 @@ class LiveSettings:
     preset: str | None = None
     voice: VoiceOptions | None = None
     voice_model: VoiceModelInfo | None = None
+    midi_control: str | None = None  # the MIDI input whose CCs move the bound controls
+    midi_api: str | None = None
+    midi_map: tuple[Binding, ...] = ()
+    models_directory: Path | None = None  # what /model/grains chooses from
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:
@@ -125,7 +132,14 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
     listener: OscListener | None = None
     voice: VoicePlayer | None = None
     oscquery: OscQueryServer | None = None
+    controls: MidiInput | None = None
     try:
+        if settings.midi_control:
+            try:
+                controls = MidiInput(settings.midi_control, settings.midi_api,
+                                     f"{settings.jack_name}-controls", role="MIDI controls")
+            except MidiError as error:
+                raise AudioUnavailable(str(error)) from error
         decoder = GrainDecoder(str(settings.model_path), table_samples(model),
                                model.grain_size // 2)
         if settings.voice is not None and settings.voice_model is not None:
@@ -141,8 +155,12 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
                              table_samples(model),
                              voice=voice.output if voice is not None else None)
         presets = PresetStore(settings.preset_directory or default_preset_directory())
+        shelf = (ModelShelf(settings.models_directory, model, decoder.load)
+                 if settings.models_directory is not None else None)
         controller = Controller(engine, LatentSpace(model), decoder.submit, settings.seed,
-                                presets, voice)
+                                presets, voice, shelf)
+        for binding in settings.midi_map:
+            controller.midi_map.bind(binding)
         # A Python thread holding the GIL delays pyo's audio callback; switch often.
         sys.setswitchinterval(0.0005)
         server.start()
@@ -158,7 +176,7 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
                  listener.pid, voice.worker_pid if voice is not None else "-")
         oscquery = _start_oscquery(settings, listener.port)
         _control_loop(stop, listener, settings, decoder, engine, controller, server, voice,
-                      oscquery)
+                      oscquery, controls)
         if not stop.raised:
             log.error("the %s audio server stopped under the synth; exiting", settings.audio)
             return 1
@@ -167,6 +185,8 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
         server.stop()
         return 0
     finally:
+        if controls is not None:
+            controls.close()
         if oscquery is not None:
             oscquery.close()
         if listener is not None:
@@ -182,7 +202,7 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
 def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
                   decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
                   server: pyo.Server, voice: VoicePlayer | None,
-                  oscquery: OscQueryServer | None) -> None:
+                  oscquery: OscQueryServer | None, controls: MidiInput | None) -> None:
     """Run until SIGINT/SIGTERM or until the audio server stops."""
     replies = socket.socket(socket.AF_INET6 if ":" in settings.osc_host else socket.AF_INET,
                             socket.SOCK_DGRAM)
@@ -195,10 +215,20 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         for address, values, sender in listener.receive(CONTROL_PERIOD_SECONDS):
             controller.apply(address, values, sender)
             changed = True
-        if changed and oscquery is not None:
-            oscquery.publish(dict(controller.snapshot()))
+        if controls is not None:
+            for message in controls.poll():
+                if message.type == "control_change":
+                    controller.control_change(message.channel + 1, message.control,
+                                              message.value)
+                    changed = True
         now = time.monotonic()
         decoder.poll(functools.partial(engine.offer_table, now=now))
+        while decoder.model_events:
+            answer = decoder.model_events.pop(0)
+            controller.grains_model_loaded(answer.path, answer.error)
+            changed = True
+        if changed and oscquery is not None:
+            oscquery.publish(dict(controller.snapshot()))
         engine.tick(now)
         decoder.ensure_alive()
         if voice is not None:

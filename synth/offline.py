@@ -16,6 +16,8 @@ import soundfile
 
 from synth.contract.model_file import GrainModelInfo
 from synth.control.controller import Controller
+from synth.control.midi_map import Binding
+from synth.control.model_shelf import ModelShelf
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.score import ScoreEvent
 from synth.files import atomic_output, audio_format
@@ -35,6 +37,8 @@ class RenderSettings:
     seed: int = 0
     preset_directory: Path | None = None
     preset: str | None = None
+    midi_map: tuple[Binding, ...] = ()  # what /midi/cc lines in the score move
+    models_directory: Path | None = None  # what /model/grains lines choose from
 
 
 def render_offline(settings: RenderSettings, model: GrainModelInfo,
@@ -77,8 +81,12 @@ def _render(settings: RenderSettings, model: GrainModelInfo, events: list[ScoreE
         engine = GrainEngine(model.sample_rate, settings.server_rate,
                              table_samples(model))
         presets = PresetStore(settings.preset_directory or default_preset_directory())
+        shelf = (ModelShelf(settings.models_directory, model, decoder.load)
+                 if settings.models_directory is not None else None)
         controller = Controller(engine, LatentSpace(model), decoder.submit, settings.seed,
-                                presets)
+                                presets, models=shelf)
+        for binding in settings.midi_map:
+            controller.midi_map.bind(binding)
         server.recordOptions(dur=-1, filename=str(target), fileformat=0, sampletype=3)
         server.start()
         engine.start()
@@ -97,6 +105,9 @@ def _render(settings: RenderSettings, model: GrainModelInfo, events: list[ScoreE
             while pending and pending[0].time <= now:
                 event = pending.pop(0)
                 controller.apply(event.address, event.values)
+                if controller.switching_to is not None:  # offline, a switch is synchronous
+                    answer = decoder.wait_for_model()
+                    controller.grains_model_loaded(answer.path, answer.error)
             decoder.wait(functools.partial(engine.offer_table, now=now))
             engine.tick(now)
             if not fading and now >= fade_at:

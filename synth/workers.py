@@ -106,6 +106,11 @@ class WorkerProcess:
                                               daemon=True, args=(*self._args, *queues))
         self._process.start()
 
+    def retarget(self, args: tuple) -> None:
+        """What the next restart passes to the target (a worker that switched its model
+        comes back with the new one)."""
+        self._args = args
+
     @property
     def pid(self) -> int | None:
         return self._process.pid

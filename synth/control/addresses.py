@@ -30,6 +30,8 @@ class Field:
     integer: bool = False
     text: bool = False  # a preset name: letters, digits, '_', '.', '-'
     unit: str = ""  # what OSCQuery reports as the argument's UNIT
+    choices: tuple[str, ...] = ()  # for text: the only values accepted (else a name)
+    logarithmic: bool = False  # a knob on it moves by ratios (pitch, durations, rates)
 
 
 class Coalescing(Enum):
@@ -98,6 +100,9 @@ class Address:
     def describe_ranges(self) -> str:
         seen: dict[str, str] = {}
         for field in self.fields:
+            if field.choices:
+                seen.setdefault(field.name, f"{field.name}: a learnable address (below)")
+                continue
             if field.text:
                 seen.setdefault(field.name, f"{field.name}: letters, digits, _ . - (64 max)")
                 continue
@@ -123,6 +128,11 @@ class Address:
 
 
 def _check_value(field: Field, value: object, index: int) -> float | str:
+    if field.choices:
+        if value not in field.choices:
+            raise InvalidArguments(f"argument {index + 1} ({field.name}) must be one of "
+                                   + ", ".join(field.choices))
+        return str(value)
     if field.text:
         if not isinstance(value, str) or not NAME_PATTERN.fullmatch(value):
             raise InvalidArguments(f"argument {index + 1} ({field.name}) must be a name of "
@@ -151,7 +161,7 @@ TIMBRE_MEANINGS = tuple(zip(TIMBRE_AXES, ("brighter or darker", "noisier or pure
                                           "more or less pitched"), strict=True))
 _RAW = Field("z", -20.0, 20.0)
 
-ADDRESSES: tuple[Address, ...] = (
+_SOUND_ADDRESSES: tuple[Address, ...] = (
     Address("/latent", (_QUANTILE,), "latent point; each value a quantile of the training "
             "latents along that dimension (0.5 = typical)", "play_quantiles",
             min_groups=LATENT_DIM, max_groups=LATENT_DIM, sets_source=True),
@@ -181,11 +191,13 @@ ADDRESSES: tuple[Address, ...] = (
             control="scan_speed"),
     Address("/grain/pos", (Field("pos", 0.0, 1.0),), "read position in the grain table "
             "(offset along the path while scanning)", "set_grain_control", control="pos"),
-    Address("/grain/pitch", (Field("ratio", 0.125, 8.0, unit="frequency ratio"),),
+    Address("/grain/pitch", (Field("ratio", 0.125, 8.0, unit="frequency ratio",
+                                   logarithmic=True),),
             "transposition ratio; 1 = the model's own pitch", "set_grain_control", control="pitch"),
-    Address("/grain/dur", (Field("seconds", 0.005, 1.0, unit="s"),), "duration of each grain",
-            "set_grain_control", control="dur"),
-    Address("/grain/density", (Field("per_second", 1.0, 400.0, unit="grains/s"),),
+    Address("/grain/dur", (Field("seconds", 0.005, 1.0, unit="s", logarithmic=True),),
+            "duration of each grain", "set_grain_control", control="dur"),
+    Address("/grain/density", (Field("per_second", 1.0, 400.0, unit="grains/s",
+                                     logarithmic=True),),
             "grains started per second", "set_grain_control", control="density"),
     Address("/grain/jitter", (Field("amount", 0.0, 1.0),), "random spread of grain "
             "positions (fraction of the table)", "set_grain_control", control="jitter"),
@@ -223,6 +235,10 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/compose/lines", (Field("lines", 1, 4, integer=True),), "how many of the "
             "composition's highest notes the voice plays at once (default 1: the melody)",
             "compose_setting"),
+    Address("/model/grains", (Field("name", text=True),), "switch to another grains model of "
+            "the models folder (--models-dir; its file name without .pt), cross-fading; the "
+            "point or path playing is played again in the new model's space",
+            "switch_grains_model"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
             "(latent point or path, granulator, volume) under a name", "save_preset",
             coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
@@ -231,6 +247,38 @@ ADDRESSES: tuple[Address, ...] = (
     Address("/state", (Field("reply_port", 1, 65535, integer=True),), "reply with the "
             "current state as /state/... messages, to the sender's port or reply_port",
             "reply_state", optional=1, coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+)
+
+# What a MIDI controller can move: one number across its range, a latent dimension, a
+# coordinate of /xy.
+LEARNABLE_PATHS: tuple[str, ...] = tuple(
+    a.path for a in _SOUND_ADDRESSES
+    if a.path in ("/latent/dim", "/xy") or (
+        a.in_presets and a.coalescing is Coalescing.LATEST and len(a.fields) == 1
+        and a.max_groups == 1 and not a.fields[0].text))
+MIDI_ANY_CHANNEL = 0
+_LEARNABLE = Field("address", text=True, choices=LEARNABLE_PATHS)
+_INDEX = Field("index", 0, LATENT_DIM - 1, integer=True)
+_CONTROL_NUMBER = Field("control", 0, 119, integer=True, unit="MIDI CC")
+
+ADDRESSES: tuple[Address, ...] = (
+    *_SOUND_ADDRESSES,
+    Address("/midi/learn", (_LEARNABLE, _INDEX), "bind the next MIDI controller (CC) moved "
+            "to a control: its whole travel spans the address's range; index = the "
+            "dimension of /latent/dim or the axis of /xy (0 = x, 1 = y)", "midi_learn",
+            optional=1, coalescing=Coalescing.EVERY_REQUEST, in_presets=False),
+    Address("/midi/bind", (Field("channel", 0, 16, integer=True, unit="MIDI channel"),
+                           _CONTROL_NUMBER, _LEARNABLE, _INDEX),
+            "bind a CC to a control, as /midi/learn would (channel 1..16, 0 = any); "
+            "presets keep the map this way", "midi_bind", optional=1,
+            coalescing=Coalescing.EVERY_EVENT),
+    Address("/midi/forget", (_LEARNABLE,), "drop the MIDI bindings of an address, or all of "
+            "them", "midi_forget", optional=1, coalescing=Coalescing.EVERY_EVENT),
+    Address("/midi/cc", (_CONTROL_NUMBER, Field("value", 0, 127, integer=True),
+                         Field("channel", 1, 16, integer=True, unit="MIDI channel")),
+            "a control change as if from a MIDI controller (scores, OSC-only rigs); "
+            "channel defaults to 1", "midi_control_change", optional=1,
+            coalescing=Coalescing.EVERY_EVENT, in_presets=False),
 )
 
 ADDRESS_BY_PATH: dict[str, Address] = {address.path: address for address in ADDRESSES}

@@ -9,12 +9,15 @@ from typing import Protocol
 import numpy as np
 
 from synth.composer.player import ComposeCommand, ComposeKind
+from synth.contract.model_file import GrainModelInfo, ModelFileError
 from synth.control.addresses import (
     ADDRESS_BY_PATH,
     GRAIN_CONTROLS,
     TIMBRE_MEANINGS,
     Address,
 )
+from synth.control.midi_map import Binding, MidiMap, scaled_message
+from synth.control.model_shelf import ModelShelf
 from synth.control.presets import PresetError, PresetStore
 from synth.grains.engine import GrainEngine
 from synth.grains.latent_space import LatentSpace, line_path, smooth_path
@@ -39,12 +42,17 @@ class Controller:
 
     def __init__(self, engine: GrainEngine, space: LatentSpace,
                  submit: Callable[[np.ndarray], int], seed: int = 0,
-                 presets: PresetStore | None = None, voice: VoiceSink | None = None) -> None:
+                 presets: PresetStore | None = None, voice: VoiceSink | None = None,
+                 models: ModelShelf | None = None) -> None:
         self.engine = engine
         self.space = space
         self._submit = submit
         self._rng = np.random.default_rng(seed)
         self.point = space.from_quantiles(np.full(space.dim, 0.5))  # the latest point set
+        self.xy = (0.5, 0.5)  # the latest /xy, which a MIDI knob on one axis keeps the other of
+        self.midi_map = MidiMap()
+        self.models = models
+        self.switching_to: GrainModelInfo | None = None  # asked of the decoder, not yet loaded
         self.timbre = {name: 0.0 for name, _ in TIMBRE_MEANINGS}  # /timbre/NAME sliders
         self.path_grains = DEFAULT_PATH_GRAINS
         self._path_source: Callable[[int], np.ndarray] | None = None
@@ -83,6 +91,7 @@ class Controller:
         self._play_point(moved)
 
     def play_xy(self, address: Address, values: tuple) -> None:
+        self.xy = (float(values[0]), float(values[1]))
         self._play_point(self.space.from_xy(np.asarray(values)))
 
     def play_line(self, address: Address, values: tuple) -> None:
@@ -144,6 +153,60 @@ class Controller:
         kind = ComposeKind(address.path.removeprefix("/compose/"))
         self._to_voice(ComposeCommand(kind, float(values[0])))
 
+    def midi_learn(self, address: Address, values: tuple) -> None:
+        index = int(values[1]) if len(values) > 1 else 0
+        self.midi_map.learn(str(values[0]), index)
+        log.info("MIDI learn: move a controller to bind it to %s", values[0])
+
+    def midi_bind(self, address: Address, values: tuple) -> None:
+        index = int(values[3]) if len(values) > 3 else 0
+        self.midi_map.bind(Binding(int(values[0]), int(values[1]), str(values[2]), index))
+
+    def midi_forget(self, address: Address, values: tuple) -> None:
+        dropped = self.midi_map.forget(str(values[0]) if values else None)
+        log.debug("MIDI: %d binding(s) forgotten", dropped)
+
+    def midi_control_change(self, address: Address, values: tuple) -> None:
+        self.control_change(int(values[2]) if len(values) > 2 else 1, int(values[0]),
+                            int(values[1]))
+
+    def control_change(self, channel: int, control: int, value: int) -> None:
+        """A MIDI CC (channel 1..16) from a controller: what its bindings move, played like
+        the OSC message each stands for (so it is smoothed and validated the same way)."""
+        for binding, fraction in self.midi_map.control_change(channel, control, value):
+            path, values = scaled_message(binding, fraction, self.xy)
+            self.apply(path, ADDRESS_BY_PATH[path].validate(values), self.sender)
+
+    def switch_grains_model(self, address: Address, values: tuple) -> None:
+        if self.models is None:
+            log.warning("no models folder here: /model/grains has nothing to choose from")
+            return
+        name = str(values[0])
+        if name == self.models.playing_name and self.switching_to is None:
+            return
+        try:
+            model = self.models.grains(name)
+        except ModelFileError as error:
+            log.warning("model refused: %s; %s keeps playing", error, self.models.playing_name)
+            return
+        self.switching_to = model
+        self.models.load(model)
+
+    def grains_model_loaded(self, path: str, error: str | None) -> None:
+        """The decoder's answer to a switch: on success, the new space plays what was
+        playing (the message that set it, read in the new model's terms)."""
+        model, self.switching_to = self.switching_to, None
+        if self.models is None or model is None or model.source != path:
+            return
+        if error is not None:
+            log.warning("model refused by the decoder: %s; %s keeps playing", error,
+                        self.models.playing_name)
+            return
+        self.models.now_playing(model)
+        self.space = LatentSpace(model)
+        log.info("grains model %s playing", self.models.playing_name)
+        self.apply(*self.source)
+
     def save_preset(self, address: Address, values: tuple) -> None:
         self._save_preset(str(values[0]))
 
@@ -166,13 +229,19 @@ class Controller:
     def snapshot(self) -> list[tuple[str, tuple]]:
         """The whole control state as the messages that would recreate it."""
         controls = self.engine.controls
+        model = [("/model/grains", (self.models.playing_name,))] if self.models else []
         return [
+            *model,
             ("/trajectory/grains", (self.path_grains,)),
             self.source,
             *[(address.path, (getattr(controls, address.control),)) for address in GRAIN_CONTROLS],
             *[(f"/timbre/{name}", (value,)) for name, value in self.timbre.items()],
             ("/voice/volume", (self.voice_volume,)),
         ]
+
+    def preset_messages(self) -> list[tuple[str, tuple]]:
+        """What a preset keeps: the control state, then the MIDI map."""
+        return [*self.snapshot(), *self.midi_map.messages()]
 
     def load_preset(self, name: str) -> bool:
         """Apply a stored preset; a bad one is refused with one line and changes nothing."""
@@ -194,7 +263,7 @@ class Controller:
             log.warning("presets are not available here")
             return
         try:
-            path = self.presets.save(name, self.snapshot())
+            path = self.presets.save(name, self.preset_messages())
         except PresetError as error:
             log.warning("%s", error)
             return

@@ -101,6 +101,8 @@ def _type_tag(field: Field) -> str:
 
 
 def _range(field: Field) -> dict[str, Any]:
+    if field.choices:
+        return {"VALS": list(field.choices)}
     if field.text:
         return {}
     if field.integer:

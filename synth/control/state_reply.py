@@ -13,12 +13,18 @@ from synth.control.controller import Controller
 
 def state_datagram(controller: Controller,
                    health: Sequence[tuple[str, tuple]] = ()) -> bytes:
-    """``/state/mode point|path``, ``/state<address> values`` for each control, and the
+    """``/state/mode point|path``, ``/state<address> values`` for each control and each MIDI
+    binding (``/state/midi/bind channel control address index``), the grains models the
+    models folder offers (``/state/models/grains NAME...``), and the
     ``health`` figures the caller adds (``/state/voice/underruns N`` and the like)."""
     bundle = OscBundleBuilder(IMMEDIATELY)
     bundle.add_content(_message("/state/mode", (controller.mode,)))
-    for address, values in controller.snapshot():
-        bundle.add_content(_message("/state" + address, values))
+    for address, values in controller.preset_messages():
+        if address != "/midi/forget":  # what a preset says first, not a state
+            bundle.add_content(_message("/state" + address, values))
+    if controller.models is not None:
+        bundle.add_content(_message("/state/models/grains",
+                                    tuple(controller.models.available())))
     for address, values in health:
         bundle.add_content(_message(address, values))
     return bundle.build().dgram

@@ -31,6 +31,19 @@ class DecodeRequest:
 
 
 @dataclass(frozen=True)
+class LoadModel:
+    """Decode with another model file from now on (its metadata was checked already)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class ModelLoaded:
+    path: str
+    error: str | None = None  # why it was refused; the previous model is still loaded
+
+
+@dataclass(frozen=True)
 class DecodedTable:
     request_id: int
     slot: int
@@ -65,9 +78,17 @@ def worker_main(
     results.put(WorkerReady(mp.current_process().pid or 0))
     try:
         while True:
-            request = _newest(requests)
+            load, request = _newest(requests)
+            if load is not None:
+                try:
+                    model = load_torchscript(load.path)
+                    results.put(ModelLoaded(load.path))
+                except ModelFileError as error:
+                    results.put(ModelLoaded(load.path, str(error)))
             if request is None:
-                break
+                if load is None:
+                    break
+                continue
             with torch.inference_mode():
                 grains = model.decode_grains(torch.from_numpy(
                     np.ascontiguousarray(request.latents, dtype=np.float32))).numpy()
@@ -80,19 +101,25 @@ def worker_main(
         memory.close()
 
 
-def _newest(requests: mp.Queue) -> DecodeRequest | None:
-    """The newest waiting request; None to stop (asked to, or the audio process is gone)."""
+def _newest(requests: mp.Queue) -> tuple[LoadModel | None, DecodeRequest | None]:
+    """The newest model to load and the newest table to decode, of those waiting; (None,
+    None) to stop (asked to, or the audio process is gone)."""
     while True:
         try:
-            request = requests.get(timeout=0.5)
+            message = requests.get(timeout=0.5)
             break
         except queue.Empty:
             if parent_is_gone():
-                return None
-    while request is not None:
+                return None, None
+    load: LoadModel | None = None
+    request: DecodeRequest | None = None
+    while message is not None:
+        if isinstance(message, LoadModel):
+            load, request = message, None  # what was asked of the old model is moot
+        else:
+            request = message
         try:
-            newer = requests.get_nowait()
+            message = requests.get_nowait()
         except queue.Empty:
-            break
-        request = newer
-    return request
+            return load, request
+    return None, None

@@ -11,7 +11,14 @@ from multiprocessing.shared_memory import SharedMemory
 
 import numpy as np
 
-from synth.grains.decode_worker import SLOTS, DecodedTable, DecodeRequest, worker_main
+from synth.grains.decode_worker import (
+    SLOTS,
+    DecodedTable,
+    DecodeRequest,
+    LoadModel,
+    ModelLoaded,
+    worker_main,
+)
 from synth.workers import WorkerFailed, WorkerProcess
 
 log = logging.getLogger("deepnote.decoder")
@@ -29,6 +36,9 @@ class GrainDecoder:
         self._next_id = 0
         self._latest: DecodeRequest | None = None
         self._completed_id = -1
+        self._shape = (slot_samples, hop)
+        self.model_path = model_path
+        self.model_events: list[ModelLoaded] = []  # answers to load(), oldest first
         self._worker = WorkerProcess(
             target=worker_main, args=(model_path, self._memory.name, slot_samples, hop),
             channels=("requests", "results", "free_slots"), name="deepnote-decoder",
@@ -56,6 +66,22 @@ class GrainDecoder:
         self._worker.channels["requests"].put(request)
         return request.request_id
 
+    def load(self, model_path: str) -> None:
+        """Decode with another model from the next request on; the answer (loaded, or
+        refused with the reason and the old model kept) arrives in ``model_events``."""
+        self._worker.channels["requests"].put(LoadModel(model_path))
+
+    def wait_for_model(self, timeout: float = 60.0) -> ModelLoaded:
+        """Block until the worker answers a load (offline rendering is synchronous)."""
+        deadline = time.monotonic() + timeout
+        while not self.model_events:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the decoding worker did not load the model in time")
+            self.ensure_alive()
+            self.poll(lambda table: None)
+            time.sleep(0.001)
+        return self.model_events.pop(0)
+
     @property
     def idle(self) -> bool:
         """True when the newest request has been delivered."""
@@ -72,6 +98,11 @@ class GrainDecoder:
                 break
             if isinstance(message, WorkerFailed):
                 log.error("decoding worker could not start: %s", message.reason)
+            if isinstance(message, ModelLoaded):
+                if message.error is None:
+                    self.model_path = message.path
+                    self._worker.retarget((message.path, self._memory.name, *self._shape))
+                self.model_events.append(message)
             if not isinstance(message, DecodedTable):
                 continue
             if newest is not None:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from synth.composer.player import ComposeCommand, ComposeKind, ComposerPlayer
 from synth.contract.model_file import VoiceModelInfo
-from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent
+from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent, event_from_message
 from synth.voice.ring import WORKER_PID, VoiceRing
 from synth.voice.writer import VoiceWriter
 from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
 
 if TYPE_CHECKING:
-    from synth.voice.midi_input import MidiInput
+    from synth.midi_input import MidiInput
     from synth.voice.mixer import VoiceMixer
 
 log = logging.getLogger("deepnote.voice")
@@ -76,7 +76,7 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     from synth.composer.model import load_composer
     from synth.contract.model_file import ModelFileError, read_voice_model
     from synth.contract.torchscript import load_torchscript
-    from synth.voice.midi_input import MidiError, MidiInput
+    from synth.midi_input import MidiError, MidiInput
     from synth.voice.mixer import VoiceMixer
 
     torch.set_num_threads(1)
@@ -139,7 +139,8 @@ def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
             else:
                 played.append(command)
         if midi is not None:
-            played.extend(midi.poll())
+            played.extend(event for event in map(event_from_message, midi.poll())
+                          if event is not None)
         writer.play(played)
         if composer is not None:
             writer.apply(composer.due_events(writer.write_index))

@@ -48,7 +48,8 @@ def test_list_midi_shows_a_jack_midi_port() -> None:
 
 
 @pytest.mark.parametrize(("arguments", "message"), [
-    (("--audio", "offline", "--render", "x.wav", "--midi-in", "keys"), "--midi-in plays live"),
+    (("--audio", "offline", "--render", "x.wav", "--midi-in", "keys"),
+         "--midi-in and --midi-control play live"),
     (("--no-voice", "--midi-in", "keys"), "--no-voice cannot be combined"),
     (("--voice", "missing-voice.pt"), "missing-voice.pt: no such voice model"),
     (("--voice-lead-ms", "0.5"), "--voice-lead-ms must be 2..500"),

@@ -23,8 +23,8 @@ def message(address: str, *arguments) -> bytes:
 def example_arguments(address) -> list[float]:
     """A valid argument list for any address, built from its spec."""
     groups = max(address.min_groups, 1) if address.max_groups > 1 else 1
-    return ["intro" if f.text else int(f.low) if f.integer else (f.low + f.high) / 2
-            for _ in range(groups) for f in address.fields]
+    return [f.choices[0] if f.choices else "intro" if f.text else int(f.low) if f.integer
+            else (f.low + f.high) / 2 for _ in range(groups) for f in address.fields]
 
 
 @pytest.mark.parametrize("address", ADDRESSES, ids=lambda a: a.path)
@@ -208,7 +208,7 @@ def test_each_address_says_how_it_is_coalesced_and_whether_presets_hold_it():
         coalescing_key("/latent/dim", (4, 0.1), sender)
     assert coalescing_key("/note", (60, 100), sender) != coalescing_key("/note", (60, 100), sender)
     assert {a.path for a in ADDRESSES if not a.in_presets} == {
-        "/preset/save", "/preset/load", "/state", "/panic"}
+        "/preset/save", "/preset/load", "/state", "/panic", "/midi/learn", "/midi/cc"}
 
 
 def test_every_address_names_the_controller_method_that_plays_it():

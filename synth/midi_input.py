@@ -1,8 +1,9 @@
-"""A MIDI keyboard for the voice: mido over rtmidi, watched so a pulled cable ends cleanly.
+"""A MIDI input port by name (a keyboard for the voice, a controller for the knobs): mido
+over rtmidi, watched so that a pulled cable ends cleanly.
 
-The port is polled (no callback thread in the worker). Every half second the input names are
-checked: when the source disappears the voice gets an all-notes-off and the port is closed;
-when it comes back it is opened again.
+The port is polled (no callback thread). Every half second the input names are checked: when
+the source disappears the reader gets an all-notes-off (CC 123) and the port is closed; when
+it comes back it is opened again.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import time
 import mido
 import rtmidi
 
-from synth.voice.notes import NoteEvent, NoteKind, event_from_message
 from synth.workers import c_stderr_muted
 
 log = logging.getLogger("deepnote.midi")
@@ -21,6 +21,7 @@ log = logging.getLogger("deepnote.midi")
 MIDI_APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK", "coremidi": "MACOSX_CORE",
              "windows": "WINDOWS_MM"}
 WATCH_SECONDS = 0.5
+ALL_NOTES_OFF = mido.Message("control_change", control=123, value=0)
 
 
 class MidiError(RuntimeError):
@@ -52,8 +53,10 @@ def find_port(names: list[str], wanted: str) -> str | None:
 class MidiInput:
     """An input port by name that survives the source going away and coming back."""
 
-    def __init__(self, wanted: str, api: str | None, client_name: str = "deepnote") -> None:
+    def __init__(self, wanted: str, api: str | None, client_name: str = "deepnote",
+                 role: str = "MIDI input") -> None:
         self.wanted = wanted
+        self.role = role  # how the log names it: "MIDI input" (the keyboard), "MIDI controls"
         self.client_name = client_name
         self._backend = midi_backend(api)
         # One listing client for the whole run: opening one per check would churn the graph.
@@ -70,27 +73,22 @@ class MidiInput:
         self.connected_name: str | None = None
         self._open_if_present(log_missing=True)
 
-    def poll(self) -> list[NoteEvent]:
-        """Events waiting now; an all-notes-off when the port has just gone away."""
-        events: list[NoteEvent] = []
+    def poll(self) -> list[mido.Message]:
+        """Messages waiting now; an all-notes-off when the port has just gone away."""
+        messages: list[mido.Message] = []
         if self._port is not None:
-            for message in self._port.iter_pending():
-                event = event_from_message(message)
-                if event is None:
-                    log.debug("ignored MIDI %s", message.type)
-                else:
-                    events.append(event)
+            messages.extend(self._port.iter_pending())
         now = time.monotonic()
         if now >= self._next_check:
             self._next_check = now + WATCH_SECONDS
             if self._port is not None and not self._still_there():
-                log.warning("MIDI input %r went away: all notes off; waiting for it to "
-                            "come back", self.connected_name)
+                log.warning("%s %r went away: all notes off; waiting for it to "
+                            "come back", self.role, self.connected_name)
                 self._close()
-                events.append(NoteEvent(NoteKind.ALL_OFF))
+                messages.append(ALL_NOTES_OFF)
             elif self._port is None:
                 self._open_if_present(log_missing=False)
-        return events
+        return messages
 
     def _names(self) -> list[str]:
         try:
@@ -106,17 +104,17 @@ class MidiInput:
         name = find_port(self._names(), self.wanted)
         if name is None:
             if log_missing:
-                log.warning("MIDI input %r not found (yet); will connect when it appears "
-                            "(--list-midi shows the inputs)", self.wanted)
+                log.warning("%s %r not found (yet); will connect when it appears "
+                            "(--list-midi shows the inputs)", self.role, self.wanted)
             return
         try:
             # No client_name: with one, mido opens a virtual port instead of connecting.
             self._port = self._backend.open_input(name)
         except Exception as error:
-            log.warning("could not open MIDI input %r: %s", name, _first_line(error))
+            log.warning("could not open %s %r: %s", self.role, name, _first_line(error))
             return
         self.connected_name = name
-        log.info("MIDI input %r connected", name)
+        log.info("%s %r connected", self.role, name)
 
     def _close(self) -> None:
         if self._port is not None:
