@@ -454,6 +454,11 @@ def _add_grain_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--beta", type=number(0.0, 100.0), help="KL weight (default: the preset's)")
     parser.add_argument("--stft-weight", type=number(0.0, 1000.0),
                         help="multi-resolution STFT loss weight (default: the preset's)")
+    parser.add_argument("--eq-augment", type=number(0.0, 1.0), metavar="FRACTION",
+                        help="share of each batch passed through a random EQ (gains of 24 dB "
+                             "standard deviation), which "
+                             "widens what the model can describe beyond its folder (default: "
+                             "the preset's)")
     parser.add_argument("--sample-rate", type=whole(1000, 192000), default=defaults.sample_rate)
     parser.add_argument("--grain-size", type=whole(32, 8192), default=defaults.grain_size,
                         help="samples a grain; 512 gives the 16-dimensional latent the synth "

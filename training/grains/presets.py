@@ -24,6 +24,9 @@ class GrainModelConfig:
     ``shape_error_weight``: mean squared error of the grain scaled to the target's RMS.
     ``lsd_weight``: the evaluation's log-spectral distance, in dB.
     ``stft_weight``: multi-resolution STFT loss (on unit-RMS grains for level-shape).
+    ``eq_fraction``: the share of each batch passed through a random EQ whose gains have a
+    standard deviation of ``eq_range_db`` (training/grains/augment.py); 0 trains on the
+    grains as they are.
     """
 
     preset: str = "prototype"
@@ -34,6 +37,8 @@ class GrainModelConfig:
     shape_error_weight: float = 0.0
     lsd_weight: float = 0.0
     hidden: int = 768
+    eq_fraction: float = 0.0
+    eq_range_db: float = 24.0
 
     def __post_init__(self) -> None:
         # Run folders store the architecture as its string value.

@@ -72,6 +72,7 @@ def _new_run_config(args: argparse.Namespace, command: str) -> dict:
         preset,
         beta=preset.beta if args.beta is None else args.beta,
         stft_weight=preset.stft_weight if args.stft_weight is None else args.stft_weight,
+        eq_fraction=preset.eq_fraction if args.eq_augment is None else args.eq_augment,
     )
     return new_run_config(RunKind.GRAINS, args, command, model,
                           dataset=asdict(_dataset_config_from_args(args)))

@@ -12,6 +12,7 @@ from torch import nn
 
 from training.core.metrics import grain_power_spectra, spectral_scores
 from training.core.plots import plot_latent_map, plot_loss_curve
+from training.grains.augment import random_equaliser
 from training.grains.dataset import GrainDataset
 from training.grains.evaluation import resynthesize, vae_codec
 from training.grains.losses import (
@@ -52,7 +53,8 @@ class GrainTask:
         return model
 
     def batch(self, indices: torch.Tensor, device: torch.device) -> torch.Tensor:
-        return self._train_grains[indices].to(device)
+        grains = self._train_grains[indices].to(device)
+        return random_equaliser(grains, self.config.eq_fraction, self.config.eq_range_db)
 
     def training_loss(
         self, model: nn.Module, batch: torch.Tensor
