@@ -192,6 +192,13 @@ def test_a_preset_keeps_the_map_and_loading_one_replaces_it(tmp_path):
     assert ["/volume", [0.0]] in saved
 
 
+def _wait_for_state(port: int, address: str, values: list, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (state := ask_state(port)).get(address) != values:
+        assert time.monotonic() < deadline, (address, state.get(address))
+        time.sleep(0.05)
+
+
 @pytest.mark.skipif(bool(tools_missing()), reason="JACK tools missing")
 def test_knobs_on_a_jack_midi_controller_move_the_controls_live():
     server = JackServer()
@@ -211,16 +218,19 @@ def test_knobs_on_a_jack_midi_controller_move_the_controls_live():
         synth_process.wait_for("MIDI learn: move a controller", 5)
         keyboard.send([CC | 4, 7, 0])  # channel 5
         synth_process.wait_for("MIDI learn: CC 7 on channel 5 now moves /volume", 5)
-        time.sleep(1.0)
+        _wait_for_state(port, "/state/volume", [0.0])
+        time.sleep(0.3)  # the volume's smoothing, and the audio under way
         muted = keyboard.frame
         time.sleep(1.0)
         keyboard.send([CC | 4, 7, 127])
-        time.sleep(1.0)
+        _wait_for_state(port, "/state/volume", [1.0])
+        time.sleep(0.3)
         loud = keyboard.frame
         time.sleep(1.0)
         rate = keyboard.rate
-        assert keyboard.level_db(muted / rate, muted / rate + 0.9) < -90
-        assert keyboard.level_db(loud / rate, loud / rate + 0.9) > -40
+        profile = [round(keyboard.level_db(t, t + 0.1)) for t in np.arange(0, loud / rate, 0.1)]
+        assert keyboard.level_db(muted / rate, muted / rate + 0.9) < -90, profile
+        assert keyboard.level_db(loud / rate, loud / rate + 0.9) > -40, profile
         osc.send_message("/midi/learn", ["/grain/pitch"])
         synth_process.wait_for("MIDI learn: move a controller", 5)
         keyboard.send([CC | 0, 16, 64])  # a 14-bit knob on CC 16/48, channel 1
