@@ -1968,6 +1968,24 @@
       ""
      ]
     }
+   },
+   {
+    "box": {
+     "id": "obj-108",
+     "maxclass": "message",
+     "numinlets": 2,
+     "numoutlets": 1,
+     "patching_rect": [
+      2210,
+      495,
+      164.0,
+      22.0
+     ],
+     "text": "/model/voice voice",
+     "outlettype": [
+      ""
+     ]
+    }
    }
   ],
   "lines": [
@@ -3151,6 +3169,18 @@
     "patchline": {
      "source": [
       "obj-107",
+      0
+     ],
+     "destination": [
+      "obj-6",
+      0
+     ]
+    }
+   },
+   {
+    "patchline": {
+     "source": [
+      "obj-108",
       0
      ],
      "destination": [

@@ -254,6 +254,8 @@ def midi_learn(p: Patcher, ox: float, oy: float, udpsend: str, start: str) -> No
               "the name; the shipped one is 'grains').", ox, oy + 290, 360)
     model = p.message("/model/grains grains", ox, oy + 335)
     p.connect(model, 0, udpsend)
+    voice_model = p.message("/model/voice voice", ox + 190, oy + 335)
+    p.connect(voice_model, 0, udpsend)
 
 
 def write_all() -> None:

@@ -341,6 +341,8 @@ def midi_learn(ox: int, oy: int) -> Section:
            "(edit the name)", 20)
     model = s.msg(ox + 130, oy + 110, "symbol grains")
     s.connect(model, 0, osc_send(s, ox + 300, LOGIC + 700, "/model/grains"))
+    voice_model = s.msg(ox + 130, oy + 140, "symbol voice")
+    s.connect(voice_model, 0, osc_send(s, ox + 300, LOGIC + 760, "/model/voice"))
     return s
 
 

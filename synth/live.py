@@ -155,7 +155,9 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
                              table_samples(model),
                              voice=voice.output if voice is not None else None)
         presets = PresetStore(settings.preset_directory or default_preset_directory())
-        shelf = (ModelShelf(settings.models_directory, model, decoder.load)
+        shelf = (ModelShelf(settings.models_directory, model, decoder.load,
+                            settings.voice_model if voice is not None else None,
+                            voice.switch if voice is not None else None)
                  if settings.models_directory is not None else None)
         controller = Controller(engine, LatentSpace(model), decoder.submit, settings.seed,
                                 presets, voice, shelf)
@@ -226,6 +228,9 @@ def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings
         while decoder.model_events:
             answer = decoder.model_events.pop(0)
             controller.grains_model_loaded(answer.path, answer.error)
+            changed = True
+        for switched in voice.switch_answers() if voice is not None else []:
+            controller.voice_model_loaded(switched.path, switched.error)
             changed = True
         if changed and oscquery is not None:
             oscquery.publish(dict(controller.snapshot()))

@@ -65,6 +65,10 @@ class ComposerPlayer:
         self._current = np.zeros(composer.roll_range.pitches, np.int64)
         self._voiced: set[int] = set()  # roll columns sounding on the voice
 
+    def follow_voice(self, voice_range: tuple[int, int]) -> None:
+        """Another voice took over: bring the melody towards its range."""
+        self.transpose = octave_shift(self.composer.model.top_line_center, voice_range)
+
     @property
     def samples_per_step(self) -> float:
         return self.rate * 60.0 / (self.tempo * self.composer.roll_range.steps_per_quarter)

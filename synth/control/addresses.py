@@ -239,6 +239,9 @@ _SOUND_ADDRESSES: tuple[Address, ...] = (
             "the models folder (--models-dir; its file name without .pt), cross-fading; the "
             "point or path playing is played again in the new model's space",
             "switch_grains_model"),
+    Address("/model/voice", (Field("name", text=True),), "switch the voice to another voice "
+            "model of the models folder, at the next moment no note sounds (loaded "
+            "meanwhile, while the old one plays)", "switch_voice_model"),
     Address("/preset/save", (Field("name", text=True),), "store the whole control state "
             "(latent point or path, granulator, volume) under a name", "save_preset",
             coalescing=Coalescing.EVERY_REQUEST, in_presets=False),

@@ -9,7 +9,7 @@ from typing import Protocol
 import numpy as np
 
 from synth.composer.player import ComposeCommand, ComposeKind
-from synth.contract.model_file import GrainModelInfo, ModelFileError
+from synth.contract.model_file import GrainModelInfo, ModelFileError, VoiceModelInfo
 from synth.control.addresses import (
     ADDRESS_BY_PATH,
     GRAIN_CONTROLS,
@@ -53,6 +53,7 @@ class Controller:
         self.midi_map = MidiMap()
         self.models = models
         self.switching_to: GrainModelInfo | None = None  # asked of the decoder, not yet loaded
+        self.voice_switching_to: VoiceModelInfo | None = None  # asked of the voice worker
         self.timbre = {name: 0.0 for name, _ in TIMBRE_MEANINGS}  # /timbre/NAME sliders
         self.path_grains = DEFAULT_PATH_GRAINS
         self._path_source: Callable[[int], np.ndarray] | None = None
@@ -207,6 +208,29 @@ class Controller:
         log.info("grains model %s playing", self.models.playing_name)
         self.apply(*self.source)
 
+    def switch_voice_model(self, address: Address, values: tuple) -> None:
+        if self.models is None:
+            log.warning("no models folder here: /model/voice has nothing to choose from")
+            return
+        name = str(values[0])
+        if name == self.models.voice_name and self.voice_switching_to is None:
+            return
+        try:
+            model = self.models.voice_model(name)
+        except ModelFileError as error:
+            log.warning("voice model refused: %s; %s keeps playing", error,
+                        self.models.voice_name or "no voice")
+            return
+        self.voice_switching_to = model
+        self.models.load_voice(model)
+
+    def voice_model_loaded(self, path: str, error: str | None) -> None:
+        """The voice worker's answer: it switched (at a silence), or refused the file."""
+        model, self.voice_switching_to = self.voice_switching_to, None
+        if self.models is not None and model is not None and model.source == path \
+                and error is None:
+            self.models.voice_now_playing(model)
+
     def save_preset(self, address: Address, values: tuple) -> None:
         self._save_preset(str(values[0]))
 
@@ -230,6 +254,8 @@ class Controller:
         """The whole control state as the messages that would recreate it."""
         controls = self.engine.controls
         model = [("/model/grains", (self.models.playing_name,))] if self.models else []
+        if self.models is not None and self.models.voice_name is not None:
+            model.append(("/model/voice", (self.models.voice_name,)))
         return [
             *model,
             ("/trajectory/grains", (self.path_grains,)),

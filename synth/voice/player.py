@@ -9,7 +9,9 @@ with it (no stuck notes) and the ring is silenced so nothing old replays.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import queue
 from collections.abc import Callable
 
 from synth.composer.player import ComposeCommand
@@ -18,6 +20,7 @@ from synth.control.controller import DEFAULT_VOICE_VOLUME
 from synth.grains.engine import SMOOTHING_SECONDS, pyo
 from synth.voice.notes import NoteEvent
 from synth.voice.ring import LATE_SAMPLES, UNDERRUNS, VoiceRing, ring_size
+from synth.voice.switching import SwitchVoice, VoiceSwitched
 from synth.voice.worker import VoiceOptions, VoiceWorkerSettings, voice_worker_main
 from synth.workers import WorkerProcess
 
@@ -74,6 +77,28 @@ class VoicePlayer:
 
     def send(self, event: NoteEvent | ComposeCommand) -> None:
         self._worker.channels["commands"].put(event)
+
+    def switch(self, model_path: str) -> None:
+        """Play another voice model from the next silence on; the worker answers through
+        :meth:`switch_answers`."""
+        self._worker.channels["commands"].put(SwitchVoice(model_path))
+
+    def switch_answers(self) -> list[VoiceSwitched]:
+        """The worker's answers to :meth:`switch` since the last call; a restart brings the
+        voice back with the model that was playing last."""
+        answers: list[VoiceSwitched] = []
+        while True:
+            try:
+                message = self._worker.channels["results"].get_nowait()
+            except (queue.Empty, OSError, ValueError):
+                return answers
+            if isinstance(message, VoiceSwitched):
+                answers.append(message)
+                if message.error is None:
+                    options = dataclasses.replace(self._settings.options,
+                                                  model_path=message.path)
+                    self._settings = dataclasses.replace(self._settings, options=options)
+                    self._worker.retarget((self._settings,))
 
     def set_volume(self, gain: float) -> None:
         self._volume.setValue(gain)

@@ -20,6 +20,7 @@ from synth.composer.player import ComposeCommand, ComposeKind, ComposerPlayer
 from synth.contract.model_file import VoiceModelInfo
 from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent, event_from_message
 from synth.voice.ring import WORKER_PID, VoiceRing
+from synth.voice.switching import SwitchVoice, VoiceLoader, VoiceSwitched
 from synth.voice.writer import VoiceWriter
 from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
 
@@ -98,8 +99,9 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     writer = VoiceWriter(mixer, ring, model.sample_rate, settings.lead_samples,
                          settings.horizon_samples)
     results.put(WorkerReady(mp.current_process().pid or 0))
+    loader = VoiceLoader(model.sample_rate, options.seed, options.bend)
     try:
-        _serve(writer, commands, midi, composer)
+        _serve(writer, commands, results, midi, composer, loader)
     finally:
         if midi is not None:
             midi.close()
@@ -117,16 +119,19 @@ def _warn_if_slow(mixer: VoiceMixer, model: VoiceModelInfo) -> None:
                     len(mixer.allocator.slots), speed)
 
 
-def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
-           composer: ComposerPlayer | None) -> None:
+def _serve(writer: VoiceWriter, commands: mp.Queue, results: mp.Queue, midi: MidiInput | None,
+           composer: ComposerPlayer | None, loader: VoiceLoader) -> None:
     next_parent_check = 0.0
+    switch_to: tuple[str, VoiceMixer] | None = None  # loaded, waiting for a silence
     while True:
         received, stop = _drain(commands)
         if stop:
             return
         played: list[NoteEvent] = []
         for command in received:
-            if isinstance(command, ComposeCommand):
+            if isinstance(command, SwitchVoice):
+                loader.request(command.path)
+            elif isinstance(command, ComposeCommand):
                 if composer is None:
                     log.info("no composer loaded; /compose/%s ignored", command.kind)
                 else:
@@ -144,6 +149,18 @@ def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
         writer.play(played)
         if composer is not None:
             writer.apply(composer.due_events(writer.write_index))
+        loaded = loader.finished()
+        if loaded is not None:
+            path, mixer, error = loaded
+            if mixer is None:
+                log.warning("voice model refused: %s; the voice plays on", error)
+                results.put(VoiceSwitched(path, error))
+            else:
+                switch_to = (path, mixer)
+        if switch_to is not None and writer.allocator.sounding == 0:
+            writer = _switched(writer, *switch_to, composer)
+            results.put(VoiceSwitched(switch_to[0]))
+            switch_to = None
         if not writer.fill():
             time.sleep(IDLE_SLEEP_SECONDS)
         now = time.monotonic()
@@ -153,8 +170,20 @@ def _serve(writer: VoiceWriter, commands: mp.Queue, midi: MidiInput | None,
                 return
 
 
-def _drain(commands: mp.Queue) -> tuple[list[NoteEvent | ComposeCommand], bool]:
-    events: list[NoteEvent | ComposeCommand] = []
+def _switched(writer: VoiceWriter, path: str, mixer: VoiceMixer,
+              composer: ComposerPlayer | None) -> VoiceWriter:
+    """A writer for the new voice, on the same ring, writing from the lead point on (what
+    the old one wrote ahead is silence: nothing was sounding)."""
+    new = VoiceWriter(mixer, writer.ring, writer.rate, writer.lead, writer.horizon)
+    new.allocator.sustain = writer.allocator.sustain
+    if composer is not None:
+        composer.follow_voice(new.allocator.trained_range)
+    log.info("voice model %s playing", path)
+    return new
+
+
+def _drain(commands: mp.Queue) -> tuple[list[NoteEvent | ComposeCommand | SwitchVoice], bool]:
+    events: list[NoteEvent | ComposeCommand | SwitchVoice] = []
     while True:
         try:
             command = commands.get_nowait()
