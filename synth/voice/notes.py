@@ -8,8 +8,11 @@ oldest note is taken over. New notes begin at the next frame boundary, as in tra
 The network's pitch input is continuous, so pitch bend moves it: the wheel of a note's channel
 (``bend_range`` semitones at full throw) or, in MPE (lower zone), the master channel's wheel
 for every note plus the note's own member channel (``member_range``). Channel pressure raises
-the velocity input (level and brightness) above the struck velocity. Both glide linearly over
-a block, so a moving wheel does not step.
+the velocity input (level and brightness) above the struck velocity; slide (CC 74, MPE's third
+dimension and General MIDI's brightness) moves it up to a quarter either way from its centre.
+All glide linearly over a block, so a moving wheel does not step. An MPE Configuration Message
+(RPN 6 on channel 1) turns MPE on with that many member channels, or off with 0; RPN 0 (pitch
+bend sensitivity) sets the master's or the members' bend range, as the MPE specification says.
 """
 
 from __future__ import annotations
@@ -34,6 +37,10 @@ from synth.contract.conditioning import (
 log = logging.getLogger("deepnote.voice")
 
 SUSTAIN_CONTROL, ALL_SOUND_OFF_CONTROL, ALL_NOTES_OFF_CONTROL = 64, 120, 123
+SLIDE_CONTROL = 74
+RPN_CONTROLS = (101, 100, 6, 38)  # RPN MSB, RPN LSB, data entry MSB, data entry LSB
+RPN_PITCH_BEND_SENSITIVITY, RPN_MPE_CONFIGURATION = (0, 0), (0, 6)
+SLIDE_CENTRE, SLIDE_DEPTH = 0.5, 0.5  # CC 74 = 64 leaves the velocity input as struck
 BEND_FULL_SCALE = 8192  # mido's pitchwheel runs -8192..8191
 MPE_MASTER_CHANNEL = 0  # lower zone: channel 1 is the master, 2..16 the members
 
@@ -48,6 +55,8 @@ class NoteKind(StrEnum):
     SILENCE = "silence"  # stop every voice now
     BEND = "bend"  # value: the channel's pitch wheel, -8192..8191
     PRESSURE = "pressure"  # value: the channel's pressure (aftertouch), 0..127
+    SLIDE = "slide"  # value: the channel's CC 74, 0..127
+    PARAMETER = "parameter"  # pitch: an RPN controller (101, 100, 6, 38), value: its value
     RELEASE_COMPOSED = "release_composed"  # release every note the composer started
 
 
@@ -67,6 +76,7 @@ class BendSettings:
     bend_range: float = 2.0
     mpe: bool = False
     member_range: float = 48.0  # MPE's default for per-note bend
+    member_channels: int = 15  # the lower zone's member channels: 2 .. 1 + member_channels
 
 
 DEFAULT_BEND = BendSettings()
@@ -83,6 +93,11 @@ def event_from_message(message: mido.Message) -> NoteEvent | None:
     if message.type == "aftertouch":
         return NoteEvent(NoteKind.PRESSURE, value=message.value, channel=message.channel)
     if message.type == "control_change":
+        if message.control == SLIDE_CONTROL:
+            return NoteEvent(NoteKind.SLIDE, value=message.value, channel=message.channel)
+        if message.control in RPN_CONTROLS:
+            return NoteEvent(NoteKind.PARAMETER, message.control, message.value,
+                             message.channel)
         if message.control == SUSTAIN_CONTROL:
             return NoteEvent(NoteKind.SUSTAIN, value=message.value)
         if message.control == ALL_NOTES_OFF_CONTROL:
@@ -103,6 +118,10 @@ def apply_event(allocator: VoiceAllocator, event: NoteEvent) -> None:
         allocator.bend(event.channel, event.value)
     elif event.kind == NoteKind.PRESSURE:
         allocator.press(event.channel, event.value)
+    elif event.kind == NoteKind.SLIDE:
+        allocator.slide(event.channel, event.value)
+    elif event.kind == NoteKind.PARAMETER:
+        allocator.parameter(event.channel, event.pitch, event.value)
     elif event.kind == NoteKind.SUSTAIN:
         allocator.set_sustain(event.value >= 64)
     elif event.kind == NoteKind.ALL_OFF:
@@ -142,6 +161,9 @@ class AllocatorState:
     presses: int
     wheels: tuple[float, ...]
     pressures: tuple[float, ...]
+    slides: tuple[float, ...]
+    bend: BendSettings
+    parameters: tuple[tuple[int, int], ...]
 
 
 class VoiceAllocator:
@@ -153,6 +175,8 @@ class VoiceAllocator:
         self.bend_settings = bend
         self.wheels = [0.0] * 16  # each channel's wheel, -1..1
         self.pressures = [0.0] * 16  # each channel's pressure, 0..1
+        self.slides = [SLIDE_CENTRE] * 16  # each channel's CC 74, 0..1
+        self.parameters = [(127, 127)] * 16  # each channel's selected RPN (127, 127 = none)
         self.counter_cap = counter_cap
         self.frame_size = frame_size
         self.sustain = False
@@ -164,13 +188,16 @@ class VoiceAllocator:
     def snapshot(self) -> AllocatorState:
         return AllocatorState(tuple(replace(slot) for slot in self.slots), self.sustain,
                               self.now, self.steals, self.presses, tuple(self.wheels),
-                              tuple(self.pressures))
+                              tuple(self.pressures), tuple(self.slides), self.bend_settings,
+                              tuple(self.parameters))
 
     def restore(self, state: AllocatorState) -> None:
         self.slots = [replace(slot) for slot in state.slots]
         self.sustain, self.now = state.sustain, state.now
         self.steals, self.presses = state.steals, state.presses
         self.wheels, self.pressures = list(state.wheels), list(state.pressures)
+        self.slides, self.parameters = list(state.slides), list(state.parameters)
+        self.bend_settings = state.bend
 
     def bend(self, channel: int, wheel: int) -> None:
         """A channel's pitch wheel moved (-8192..8191)."""
@@ -180,13 +207,46 @@ class VoiceAllocator:
         """A channel's pressure (aftertouch, 0..127) changed."""
         self.pressures[channel] = encode_velocity(pressure)
 
+    def slide(self, channel: int, value: int) -> None:
+        """A channel's slide (CC 74, 0..127) moved."""
+        self.slides[channel] = value / 127
+
+    def parameter(self, channel: int, control: int, value: int) -> None:
+        """A registered-parameter controller: select (CC 101/100), or set (CC 6) the pitch
+        bend sensitivity or the MPE configuration."""
+        msb, lsb = self.parameters[channel]
+        if control == 101:
+            self.parameters[channel] = (value, lsb)
+        elif control == 100:
+            self.parameters[channel] = (msb, value)
+        elif control == 6:
+            self._set_parameter(channel, (msb, lsb), value)
+
+    def _set_parameter(self, channel: int, parameter: tuple[int, int], value: int) -> None:
+        settings = self.bend_settings
+        if parameter == RPN_MPE_CONFIGURATION and channel == MPE_MASTER_CHANNEL:
+            members = min(value, 15)
+            self.bend_settings = replace(settings, mpe=members > 0,
+                                         member_channels=members or settings.member_channels)
+            if self.announce:
+                log.info("MPE %s by the controller's configuration message", (
+                    f"lower zone on, {members} member channels" if members else "off"))
+        elif parameter == RPN_PITCH_BEND_SENSITIVITY:
+            if settings.mpe and self._is_member(channel):
+                self.bend_settings = replace(settings, member_range=float(value))
+            else:
+                self.bend_settings = replace(settings, bend_range=float(value))
+
+    def _is_member(self, channel: int) -> bool:
+        return 1 <= channel <= self.bend_settings.member_channels
+
     def bend_semitones(self, channel: int) -> float:
         """How far a note on ``channel`` is bent now."""
         settings = self.bend_settings
         if not settings.mpe:
             return self.wheels[channel] * settings.bend_range
         zone = self.wheels[MPE_MASTER_CHANNEL] * settings.bend_range
-        if channel == MPE_MASTER_CHANNEL:
+        if not self._is_member(channel):
             return zone
         return zone + self.wheels[channel] * settings.member_range
 
@@ -217,7 +277,7 @@ class VoiceAllocator:
                                       key_down=True, remaining=self.counter_cap,
                                       started=start, press=self.presses,
                                       needs_reset=True, channel=channel, composed=composed)
-        if self.bend_settings.mpe and channel != MPE_MASTER_CHANNEL:
+        if self.bend_settings.mpe and self._is_member(channel):
             self.pressures[channel] = 0.0  # a member channel's pressure belongs to its note
         self.presses += 1
         return index
@@ -285,7 +345,8 @@ class VoiceAllocator:
                 condition[index, :, PITCH] = encode_pitch(slot.model_pitch)
                 continue
             pitch = self._pitch_input(slot)
-            velocity = max(slot.velocity, self.pressures[slot.channel])
+            velocity = min(1.0, max(0.0, max(slot.velocity, self.pressures[slot.channel])
+                                    + SLIDE_DEPTH * (self.slides[slot.channel] - SLIDE_CENTRE)))
             condition[index, :, PITCH] = _glide(slot.input_pitch, pitch, length)
             slot.input_pitch = pitch
             offset = max(0, slot.started - self.now)

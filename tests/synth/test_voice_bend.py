@@ -91,6 +91,59 @@ def test_pressure_raises_the_velocity_input_of_its_channel_only():
     assert np.allclose(released[0, :, VELOCITY], 40 / 127), "back to the struck velocity"
 
 
+def test_slide_moves_the_velocity_input_of_its_channel_either_way():
+    notes = _allocator(BendSettings(mpe=True))
+    _play(notes, mido.Message("note_on", channel=1, note=48, velocity=64))
+    _play(notes, mido.Message("note_on", channel=2, note=50, velocity=64))
+    notes.block(32)
+    _play(notes, mido.Message("control_change", channel=1, control=74, value=127))
+    _play(notes, mido.Message("control_change", channel=2, control=74, value=0))
+    notes.block(32)
+    slid, _, _ = notes.block(32)
+    assert np.allclose(slid[0, :, VELOCITY], 64 / 127 + 0.25, atol=1e-3), "brighter"
+    assert np.allclose(slid[1, :, VELOCITY], 64 / 127 - 0.25, atol=1e-3), "darker"
+    _play(notes, mido.Message("control_change", channel=1, control=74, value=64))
+    notes.block(32)
+    centred, _, _ = notes.block(32)
+    assert np.allclose(centred[0, :, VELOCITY], 64 / 127 + 0.25 / 127, atol=1e-3)
+
+
+def _rpn(notes: VoiceAllocator, channel: int, parameter: int, value: int) -> None:
+    for control, data in ((101, 0), (100, parameter), (6, value)):
+        _play(notes, mido.Message("control_change", channel=channel, control=control,
+                                  value=data))
+
+
+def test_the_mpe_configuration_message_turns_mpe_on_and_sets_its_zone(caplog):
+    notes = _allocator(BendSettings())  # started without --mpe
+    with caplog.at_level("INFO", logger="deepnote.voice"):
+        _rpn(notes, channel=0, parameter=6, value=3)
+    assert notes.bend_settings.mpe and notes.bend_settings.member_channels == 3
+    assert "MPE lower zone on, 3 member channels" in caplog.text
+    _play(notes, mido.Message("note_on", channel=2, note=48, velocity=100))
+    _play(notes, mido.Message("note_on", channel=5, note=52, velocity=100))  # not a member
+    _play(notes, mido.Message("pitchwheel", channel=2, pitch=8192 // 48))  # +1 of 48
+    _play(notes, mido.Message("pitchwheel", channel=5, pitch=8191))  # a non-member's own wheel
+    notes.block(32)
+    bent, _, _ = notes.block(32)
+    assert np.allclose(bent[0, :, PITCH] * 12 + 60, 49, atol=0.01)
+    assert np.allclose(bent[1, :, PITCH], encode_pitch(52.0)), "only the zone's wheels count"
+    _rpn(notes, channel=2, parameter=0, value=12)  # members' bend sensitivity
+    _rpn(notes, channel=0, parameter=0, value=7)  # the master's
+    assert (notes.bend_settings.member_range, notes.bend_settings.bend_range) == (12.0, 7.0)
+    _rpn(notes, channel=0, parameter=6, value=0)
+    assert not notes.bend_settings.mpe
+
+
+def test_a_rewind_restores_what_the_configuration_message_changed():
+    notes = _allocator(BendSettings())
+    before = notes.snapshot()
+    _rpn(notes, channel=0, parameter=6, value=15)
+    _play(notes, mido.Message("control_change", channel=3, control=74, value=0))
+    notes.restore(before)
+    assert not notes.bend_settings.mpe and notes.slides[3] == 0.5
+
+
 def test_a_bend_past_the_trained_range_stops_at_its_edge():
     notes = _allocator(BendSettings(bend_range=12.0))
     voice = notes.note_on(60, 100)
@@ -115,12 +168,19 @@ def _median_midi(audio: np.ndarray, rate: int, start: float, end: float) -> floa
 
 
 @pytest.mark.skipif(not DEFAULT_VOICE.is_file(), reason="no shipped voice")
-def test_an_mpe_bend_glides_the_shipped_voice_on_that_note_only(tmp_path: Path):
+@pytest.mark.parametrize("configured", ["--mpe", "configuration message"])
+def test_an_mpe_bend_glides_the_shipped_voice_on_that_note_only(tmp_path: Path,
+                                                                configured: str):
     """A2 on member channel 2 bends up 2 semitones; then D3 on channel 3 plays while channel
-    2's wheel is still up, and must not be bent."""
+    2's wheel is still up, and must not be bent. MPE is on from the start (``--mpe``), or
+    from the MPE Configuration Message at the head of the file."""
     midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
     track = mido.MidiTrack()
     midi.tracks.append(track)
+    if configured == "configuration message":
+        for control, value in ((101, 0), (100, 6), (6, 15)):
+            track.append(mido.Message("control_change", channel=0, control=control,
+                                      value=value))
     track.append(mido.Message("note_on", channel=1, note=45, velocity=100, time=0))
     steps = 20
     for step in range(1, steps + 1):  # a 0.3 s ramp starting at 1.2 s
@@ -132,7 +192,7 @@ def test_an_mpe_bend_glides_the_shipped_voice_on_that_note_only(tmp_path: Path):
     track.append(mido.Message("note_off", channel=2, note=50, time=1440))
     midi.save(str(tmp_path / "bend.mid"))
     render_midi(DEFAULT_VOICE, tmp_path / "bend.mid", tmp_path / "bend.wav", seed=0,
-                bend=BendSettings(mpe=True))
+                bend=BendSettings(mpe=configured == "--mpe"))
     audio, rate = soundfile.read(tmp_path / "bend.wav", dtype="float32")
     before = _median_midi(audio, rate, 0.3, 1.1)
     after = _median_midi(audio, rate, 1.7, 2.9)
