@@ -34,6 +34,16 @@ class JackServer:
         self.env = {**os.environ, "JACK_DEFAULT_SERVER": self.name,
                     "JACK_NO_AUDIO_RESERVATION": "1"}
         self.log_lines: list[str] = []
+        if self._start(rate, period):
+            return
+        if any("Too many servers already active" in line for line in self.log_lines) and \
+                _forget_stale_jack_servers():
+            self.log_lines = []
+            if self._start(rate, period):
+                return
+        raise RuntimeError("jackd did not start:\n" + "\n".join(self.log_lines[-20:]))
+
+    def _start(self, rate: int, period: int) -> bool:
         self._process = subprocess.Popen(
             ["jackd", "-n", self.name, "-d", "dummy", "-r", str(rate),
              "-p", str(period)],
@@ -43,10 +53,12 @@ class JackServer:
         while time.monotonic() < deadline:
             probe = subprocess.run(["jack_lsp"], env=self.env, capture_output=True, text=True)
             if "system:playback_1" in probe.stdout:
-                return
+                return True
+            if self._process.poll() is not None:
+                break
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError("jackd did not start:\n" + "\n".join(self.log_lines[-20:]))
+        return False
 
     def _collect(self) -> None:
         assert self._process.stdout is not None
@@ -68,6 +80,24 @@ class JackServer:
             except subprocess.TimeoutExpired:
                 self._process.kill()
                 self._process.wait()
+
+
+def _forget_stale_jack_servers() -> bool:
+    """JACK keeps a registry of at most 8 servers in shared memory; a jackd that died
+    without cleaning up (killed) stays in it, and after a long day of test runs no new
+    server starts ("Too many servers already active"). With no jackd running at all, the
+    registry is stale by definition: remove it (jackd makes a new one). True if it did."""
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "jackd":
+                return False
+        except OSError:
+            continue  # a process that ended meanwhile
+    registry = Path("/dev/shm/jack-shm-registry")
+    if not registry.exists():
+        return False
+    registry.unlink()
+    return True
 
 
 class SynthProcess:

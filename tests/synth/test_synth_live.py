@@ -308,10 +308,11 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
         try:
             code = synth.process.wait(timeout=20)
         except subprocess.TimeoutExpired:
-            # A known, open defect (issue 17): under full-suite load, a signal sent while a
-            # cold synth starts is sometimes never seen, and it plays on. Its stacks go to the
-            # log, the signal is sent again, and the second must stop it. It happened to 6 of 50
-            # SIGINTs in one full-suite run (never to a SIGTERM); at most a quarter may be lost.
+            # A defect seen before the stop flag re-asserted its handler (issue 17): under
+            # full-suite load, a SIGINT sent while a cold synth started was sometimes never
+            # seen (6 of 50 in one run; never a SIGTERM). None was lost in the full runs since
+            # the defence; should one be, its stacks go to the log, the signal is sent again,
+            # and the second must stop it. At most two may be lost.
             synth.process.send_signal(signal.SIGUSR1)  # every thread's stack, to its stderr
             time.sleep(1.0)
             lost.append(f"trial {trial} ({moments[-1]}, {sent.name}):\n"
@@ -353,4 +354,4 @@ def test_stopping_at_any_moment_leaves_nothing_behind(jack, shipped_model, tmp_p
     if lost:
         warnings.warn(f"{len(lost)} signal(s) lost, stopped by a second one:\n"
                       + "\n\n".join(lost), stacklevel=1)
-    assert len(lost) <= STOP_TRIALS // 4, "\n\n".join(lost)
+    assert len(lost) <= 2, "\n\n".join(lost)
