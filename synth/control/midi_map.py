@@ -17,7 +17,6 @@ from pathlib import Path
 
 from synth.control.addresses import (
     ADDRESS_BY_PATH,
-    LEARNABLE_PATHS,
     MIDI_ANY_CHANNEL,
     InvalidArguments,
     validate_message,
@@ -168,6 +167,3 @@ def write_midi_map(bindings: list[Binding]) -> str:
         {"channel": b.channel, "control": b.control, "address": b.path, "index": b.index}
         for b in bindings]}, indent=1)
 
-
-__all__ = ["LEARNABLE_PATHS", "Binding", "MidiMap", "MidiMapError", "read_midi_map",
-           "scaled_message", "write_midi_map"]
