@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MIDI system (default: rtmidi's own choice; jack for JACK MIDI)")
     parser.add_argument("--midi-control", metavar="PORT",
                         help="MIDI input whose controllers (CCs) move the controls bound by "
-                             "/midi/learn or --midi-map (default: the --midi-in port)")
+                             "/midi/learn or --midi-map (may be the --midi-in keyboard; "
+                             "default: none, one JACK client fewer)")
     parser.add_argument("--midi-map", type=Path, metavar="FILE",
                         help="MIDI map to start with (JSON: which CC moves which address); "
                              "a preset holding a map replaces it")
@@ -173,8 +174,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if (args.midi_in or args.midi_control) and args.audio == "offline":
         raise UsageError("--midi-in and --midi-control play live; offline, use --midi-file, "
                          "or /midi/cc lines in a --score")
-    if args.midi_control is None:
-        args.midi_control = args.midi_in
     args.midi_map = tuple(read_midi_map(args.midi_map)) if args.midi_map else ()
     if args.models_dir is not None and not args.models_dir.is_dir():
         raise UsageError(f"{args.models_dir}: no such folder for --models-dir")
