@@ -37,7 +37,6 @@ class GrainDecoder:
         self._latest: DecodeRequest | None = None
         self._completed_id = -1
         self._shape = (slot_samples, hop)
-        self.model_path = model_path
         self.model_events: list[ModelLoaded] = []  # answers to load(), oldest first
         self._worker = WorkerProcess(
             target=worker_main, args=(model_path, self._memory.name, slot_samples, hop),
@@ -100,7 +99,6 @@ class GrainDecoder:
                 log.error("decoding worker could not start: %s", message.reason)
             if isinstance(message, ModelLoaded):
                 if message.error is None:
-                    self.model_path = message.path
                     self._worker.retarget((message.path, self._memory.name, *self._shape))
                 self.model_events.append(message)
             if not isinstance(message, DecodedTable):
