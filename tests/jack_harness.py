@@ -175,6 +175,13 @@ def spectral_distance_db(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((difference - difference.mean()) ** 2)))
 
 
+def spectral_centroid_hz(audio: np.ndarray, rate: int) -> float:
+    """Power-weighted mean frequency of the first channel (or of a mono signal)."""
+    mono = (audio[:, 0] if audio.ndim == 2 else audio).astype(np.float64)
+    power = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
+    return float(power @ np.fft.rfftfreq(len(mono), 1 / rate) / power.sum())
+
+
 def ask_state(port: int, timeout: float = 5.0) -> dict[str, list]:
     """Ask a running synth for /state; its reply bundle as {address: values}."""
     from pythonosc.osc_bundle import OscBundle

@@ -24,7 +24,14 @@ from synth.control.midi_map import (
     write_midi_map,
 )
 from synth.shipped import DEFAULT_MODEL
-from tests.jack_harness import JackServer, SynthProcess, ask_state, free_udp_port, tools_missing
+from tests.jack_harness import (
+    JackServer,
+    SynthProcess,
+    ask_state,
+    free_udp_port,
+    spectral_centroid_hz,
+    tools_missing,
+)
 from tests.jack_keyboard import KEYS_PORT, JackKeyboard
 from tests.synth.test_synth_offline import synth
 
@@ -138,9 +145,7 @@ def _level_db(audio: np.ndarray, rate: int, start: float, end: float) -> float:
 
 
 def _centroid_hz(audio: np.ndarray, rate: int, start: float, end: float) -> float:
-    part = audio[int(start * rate):int(end * rate), 0].astype(np.float64)
-    power = np.abs(np.fft.rfft(part * np.hanning(len(part)))) ** 2
-    return float(np.sum(np.fft.rfftfreq(len(part), 1 / rate) * power) / np.sum(power))
+    return spectral_centroid_hz(audio[int(start * rate):int(end * rate)], rate)
 
 
 def test_a_score_of_control_changes_plays_what_the_knobs_are_bound_to(tmp_path):

@@ -8,15 +8,16 @@ import pytest
 from pythonosc.udp_client import SimpleUDPClient
 
 from synth.shipped import DEFAULT_MODEL
-from tests.jack_harness import JackServer, SynthProcess, free_udp_port, record, tools_missing
+from tests.jack_harness import (
+    JackServer,
+    SynthProcess,
+    free_udp_port,
+    record,
+    spectral_centroid_hz,
+    tools_missing,
+)
 
 pytestmark = pytest.mark.skipif(bool(tools_missing()), reason="JACK tools missing")
-
-
-def _centroid_hz(audio: np.ndarray, rate: int) -> float:
-    mono = audio.mean(axis=1).astype(np.float64)
-    power = np.abs(np.fft.rfft(mono * np.hanning(len(mono)))) ** 2
-    return float(power @ np.fft.rfftfreq(len(mono), 1 / rate) / power.sum())
 
 
 def test_the_bright_slider_brightens_the_live_synth(tmp_path):
@@ -38,5 +39,5 @@ def test_the_bright_slider_brightens_the_live_synth(tmp_path):
         synth.kill()
         jack.stop()
     assert np.sqrt(np.mean(dark ** 2)) > 1e-3, "it plays"
-    low, high = _centroid_hz(dark, 48000), _centroid_hz(bright, 48000)
+    low, high = spectral_centroid_hz(dark, 48000), spectral_centroid_hz(bright, 48000)
     assert high > 1.3 * low, (low, high)
