@@ -129,6 +129,12 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
                         help="teach on a noisy history: up to this many quantisation levels "
                              "of Gaussian noise (standard deviation) on the network's input "
                              "samples, drawn per window; the targets stay clean")
+    parser.add_argument("--onset-windows", type=whole(0, 256), default=0, metavar="N",
+                        help="N more training windows around every note's start (a voice "
+                             "must learn to start its notes, a small part of the data)")
+    parser.add_argument("--period-taps", action="store_true",
+                        help="SampleRNN: tell the sample level the samples one pitch period "
+                             "back (a long-term predictor; see training/voice/samplernn.py)")
 
 
 def _train_voice(args: argparse.Namespace, command: str) -> int:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from synth.composer.network import ComposerNetwork
 from synth.composer.piano_roll import RollRange
 from synth.contract.model_file import ComposerModelInfo, read_composer_model
+from synth.contract.module_weights import load_module_weights
 
 
 @dataclass
 class LoadedComposer:
-    scripted: Any  # torch.jit.ScriptModule
+    network: ComposerNetwork
     model: ComposerModelInfo
 
     @property
@@ -29,19 +30,12 @@ class LoadedComposer:
     def compose(self, seed_roll: np.ndarray, steps: int, temperature: float,
                 seed: int | None = None) -> np.ndarray:
         """[steps, pitches] states continuing ``seed_roll`` [T, pitches] (T may be 0)."""
-        import torch
-
         if seed is not None:
-            torch.manual_seed(seed)
-        with torch.no_grad():
-            composed = self.scripted.compose(torch.from_numpy(seed_roll.astype(np.int64)),
-                                             steps, temperature)
-        return composed.numpy().astype(np.int8)
+            self.network.reseed(seed)
+        return self.network.compose(seed_roll, steps, temperature).astype(np.int8)
 
 
-def load_composer(path: Path) -> LoadedComposer:
+def load_composer(path: Path, seed: int | None = 0) -> LoadedComposer:
     """Read and check a composer file; ModelFileError says why one is refused."""
-    from synth.contract.torchscript import load_torchscript
-
     model = read_composer_model(path)
-    return LoadedComposer(load_torchscript(path), model)
+    return LoadedComposer(ComposerNetwork(load_module_weights(path), seed), model)

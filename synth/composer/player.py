@@ -77,7 +77,7 @@ class ComposerPlayer:
         """Apply a command at sample ``now``; returns the note events it causes."""
         if command.kind == ComposeKind.PLAY:
             events = self._release_all()
-            self.composer.scripted.reset()
+            self.composer.network.reset()
             self._current[:] = SILENT
             self.playing = True
             bars = int(command.value)
@@ -116,11 +116,7 @@ class ComposerPlayer:
 
     def _next_step(self, play: bool) -> list[NoteEvent]:
         """Compose one step; with ``play``, the note events that bring the voice to it."""
-        import torch
-
-        with torch.no_grad():
-            states = self.composer.scripted.step(torch.from_numpy(self._current),
-                                                 self.temperature).numpy()
+        states = self.composer.network.step(self._current, self.temperature)
         self._current = states
         if not play:
             return []

@@ -28,11 +28,25 @@ PITCH, VELOCITY, COUNTER = 0, 1, 2
 FEATURES = ("pitch_octaves_from_c4", "velocity", "counter_fraction")
 MIDDLE_C = 60.0
 
+# A voice with period taps reads the samples one pitch period back (training.voice.samplernn):
+# it keeps this many samples of history, and reads the samples at these offsets from there.
+PERIOD_HISTORY = 512
+PERIOD_TAPS = (-1, 0, 1)
+MIDDLE_C_HZ = 261.6255653005986
+
 Values = TypeVar("Values", float, np.ndarray, "torch.Tensor")
 
 
 def encode_pitch(midi_pitch: Values) -> Values:
     return (midi_pitch - MIDDLE_C) / 12.0
+
+
+def pitch_period(pitch_feature: Values, sample_rate: int) -> Values:
+    """Samples per period of the encoded pitch, kept where the period taps can read them:
+    3 samples at least (the taps never reach the sample being predicted), and within
+    :data:`PERIOD_HISTORY` (31 Hz at 16 kHz) at most."""
+    period = sample_rate / (MIDDLE_C_HZ * 2.0 ** pitch_feature)
+    return period.clip(3.0, PERIOD_HISTORY - 2.0)
 
 
 def encode_velocity(midi_velocity: Values) -> Values:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from synth.contract.model_file import ModelFileError
+from synth.contract.module_weights import BANK_ATTRIBUTES, ModuleWeights
 
 
 @contextmanager
@@ -34,3 +35,14 @@ def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
         raise ModelFileError(f"{path}: TorchScript cannot load it ({first_line})") from error
     model.eval()
     return model
+
+
+def module_weights(module: torch.nn.Module) -> ModuleWeights:
+    """A (scripted) module's state as numpy arrays, with the attributes the numpy banks read."""
+    arrays = {name: value.detach().cpu().numpy() for name, value in module.state_dict().items()}
+    attributes = {}
+    for name in BANK_ATTRIBUTES:
+        if hasattr(module, name):
+            value = getattr(module, name)
+            attributes[name] = [int(v) for v in value] if isinstance(value, list) else value
+    return ModuleWeights(arrays, attributes)

@@ -11,7 +11,7 @@ import numpy as np
 import soundfile
 
 from synth.contract.model_file import ModelFileError, read_voice_model
-from synth.contract.torchscript import load_torchscript
+from synth.contract.module_weights import load_module_weights
 from synth.files import atomic_output, audio_format
 from synth.voice.mixer import VoiceMixer
 from synth.voice.notes import (
@@ -50,7 +50,7 @@ def render_midi(voice_path: Path, midi_path: Path, out: Path, seed: int = 0,
     events = read_midi_events(midi_path, rate)
     if not any(event.kind == NoteKind.ON for _, event in events):
         raise ModelFileError(f"{midi_path}: no notes to play")
-    mixer = VoiceMixer(load_torchscript(voice_path), model, seed, bend)
+    mixer = VoiceMixer(load_module_weights(voice_path), model, seed, bend)
     block = model.frame_size
     total = events[-1][0] + cap + int(TAIL_SECONDS * rate)
     total += -total % block

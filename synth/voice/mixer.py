@@ -13,10 +13,10 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.contract.model_file import VoiceModelInfo
+from synth.contract.module_weights import ModuleWeights
 from synth.voice.notes import DEFAULT_BEND, AllocatorState, BendSettings, VoiceAllocator
 from synth.voicebank.open import VoiceBank, open_voice_bank
 from synth.voicebank.state import BankState
@@ -30,13 +30,13 @@ class MixerState:
 
 
 class VoiceMixer:
-    def __init__(self, scripted: torch.jit.ScriptModule, model: VoiceModelInfo,
+    def __init__(self, weights: ModuleWeights, model: VoiceModelInfo,
                  seed: int = 0, bend: BendSettings = DEFAULT_BEND) -> None:
         notes = model.trained_notes
-        self._scripted = scripted
+        self._weights = weights
         self._model = model
         self._seed = seed
-        self.bank = open_voice_bank(scripted, model.architecture, model.voices, seed=seed,
+        self.bank = open_voice_bank(weights, model.architecture, model.voices, seed=seed,
                                     tuning=model.pitch_tuning)
         self.allocator = VoiceAllocator(model.voices, model.counter_cap, model.frame_size,
                                         (min(notes), max(notes)), bend)
@@ -83,7 +83,7 @@ class VoiceMixer:
             rate = self.allocator.slots[voice].rate
             if rate != 1.0:
                 self._transposed[voice] = Resampled(
-                    open_voice_bank(self._scripted, self._model.architecture, 1,
+                    open_voice_bank(self._weights, self._model.architecture, 1,
                                     seed=self._seed + 1 + voice,
                                     tuning=self._model.pitch_tuning), rate)
         # The velocity column is the note's velocity while it sounds and 0 otherwise: each

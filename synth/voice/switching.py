@@ -74,7 +74,7 @@ class VoiceLoader:
 
     def _load(self, path: str) -> tuple[str, VoiceMixer | None, str | None]:
         from synth.contract.model_file import ModelFileError, read_voice_model
-        from synth.contract.torchscript import load_torchscript
+        from synth.contract.module_weights import load_module_weights
         from synth.voice.mixer import VoiceMixer
 
         try:
@@ -83,7 +83,7 @@ class VoiceLoader:
                 raise ModelFileError(f"{path}: {model.sample_rate} Hz, but the voice plays at "
                                      f"{self.rate} Hz (start the synth with --voice to play "
                                      "it)")
-            mixer = VoiceMixer(load_torchscript(path), model, self.seed, self.bend)
+            mixer = VoiceMixer(load_module_weights(path), model, self.seed, self.bend)
         except ModelFileError as error:
             return path, None, str(error)
         return path, mixer, None

@@ -72,20 +72,17 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     """Entry point of the worker process; returns when told to stop or orphaned."""
     options = settings.options
     logging.basicConfig(level=options.log_level, format="deepnote-synth: %(message)s")
-    import torch
-
     from synth.composer.model import load_composer
     from synth.contract.model_file import ModelFileError, read_voice_model
-    from synth.contract.torchscript import load_torchscript
+    from synth.contract.module_weights import load_module_weights
     from synth.midi_input import MidiError, MidiInput
     from synth.voice.mixer import VoiceMixer
 
-    torch.set_num_threads(1)
     try:
         model = read_voice_model(options.model_path)
-        mixer = VoiceMixer(load_torchscript(options.model_path), model, options.seed,
+        mixer = VoiceMixer(load_module_weights(options.model_path), model, options.seed,
                            options.bend)
-        composer = (ComposerPlayer(load_composer(Path(options.composer_path)),
+        composer = (ComposerPlayer(load_composer(Path(options.composer_path), options.seed),
                                    model.sample_rate, mixer.allocator.trained_range)
                     if options.composer_path else None)
         midi = (MidiInput(options.midi_in, options.midi_api, options.midi_client)

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from synth.contract.conditioning import tune_pitch
+from synth.contract.module_weights import ModuleWeights
 from synth.voicebank.samplernn import FastVoiceBank
 from synth.voicebank.state import BankState
 from synth.voicebank.wavenet import FastWaveNetBank
@@ -50,10 +50,10 @@ class TunedBank:
         self.bank.restore(state)
 
 
-def open_voice_bank(scripted: torch.jit.ScriptModule, architecture: str, voices: int,
+def open_voice_bank(weights: ModuleWeights, architecture: str, voices: int,
                     seed: int = 0, tuning: Sequence[tuple[float, float]] = ()) -> VoiceBank:
     """The fast numpy bank that runs a voice file's network (its ``architecture``), tuned
     when the file carries a pitch tuning."""
-    bank: VoiceBank = (FastWaveNetBank(scripted, voices, seed=seed) if architecture == "wavenet"
-                       else FastVoiceBank(scripted, voices, seed=seed))
+    bank: VoiceBank = (FastWaveNetBank(weights, voices, seed=seed) if architecture == "wavenet"
+                       else FastVoiceBank(weights, voices, seed=seed))
     return TunedBank(bank, tuning) if tuning else bank

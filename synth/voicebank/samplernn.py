@@ -15,17 +15,17 @@ import importlib
 from typing import Any
 
 import numpy as np
-import torch
 
-from synth.contract.conditioning import raise_held_counter
+from synth.contract.conditioning import PERIOD_TAPS, PITCH, pitch_period, raise_held_counter
+from synth.contract.module_weights import ModuleWeights
 from synth.voicebank.sampling import draw_classes
 from synth.voicebank.state import Rewindable
 
 NOISE_CHUNK = 512
 
 
-def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
-    return state[name].detach().cpu().numpy().astype(np.float32)
+def _numpy(state: dict[str, np.ndarray], name: str) -> np.ndarray:
+    return np.asarray(state[name], np.float32)
 
 
 def compiled_kernel(module: str) -> Any:
@@ -43,17 +43,17 @@ class FastVoiceBank(Rewindable):
 
     STATE_ARRAYS = ("history", "top_state", "bottom_state", "from_top", "from_bottom")
 
-    def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0,
+    def __init__(self, weights: ModuleWeights, voices: int, seed: int = 0,
                  compiled: bool = True) -> None:
-        state = scripted.state_dict()
-        self.top_frame = int(scripted.top_frame)
-        self.bottom_frame = int(scripted.bottom_frame)
-        self.dim = int(scripted.dim)
+        state = weights.state_dict()
+        self.top_frame = int(weights.top_frame)
+        self.bottom_frame = int(weights.bottom_frame)
+        self.dim = int(weights.dim)
         self.voices = voices
         # Files from before the held offset have no such attribute: no offset.
-        self.held_offset = float(getattr(scripted, "held_offset", 0.0))
+        self.held_offset = float(getattr(weights, "held_offset", 0.0))
         self.class_values = _numpy(state, "class_values")
-        self.silence = int(scripted.silence)
+        self.silence = int(weights.silence)
         levels = len(self.class_values)
         top, bottom, dim = self.top_frame, self.bottom_frame, self.dim
 
@@ -68,6 +68,16 @@ class FastVoiceBank(Rewindable):
                                     for tap in range(bottom)])  # [bottom, levels, dim]
         self.sample_cond_w = sample_w[:, bottom * width:].T.copy()
         self.sample_b = _numpy(state, "sample_input.bias")
+        # Files from before the period taps have none: no tables, a top frame of history.
+        self.period_taps = bool(getattr(weights, "period_taps", False))
+        self.sample_rate = int(getattr(weights, "sample_rate", 16000))
+        self.context = int(state["history"].shape[1])
+        self.period_tables = np.zeros((0, len(embedding), dim), np.float32)
+        if self.period_taps:
+            period_w = _numpy(state, "period_input.weight")  # [dim, taps * E]
+            self.period_tables = np.stack([
+                embedding @ period_w[:, tap * width:(tap + 1) * width].T
+                for tap in range(len(PERIOD_TAPS))])  # [taps, levels, dim]
         self.mlp = [(_numpy(state, f"sample_mlp.{i}.weight").T.copy(),
                      _numpy(state, f"sample_mlp.{i}.bias")) for i in (1, 3)]
         self.levels = levels
@@ -81,7 +91,7 @@ class FastVoiceBank(Rewindable):
         return self._kernel is not None
 
     def reset_all(self) -> None:
-        self.history = np.full((self.voices, self.top_frame), self.silence, np.int64)
+        self.history = np.full((self.voices, self.context), self.silence, np.int64)
         self.top_state = np.zeros((self.voices, self.dim), np.float32)
         self.bottom_state = np.zeros((self.voices, self.dim), np.float32)
         self.from_top = np.zeros((self.voices, self.top_frame // self.bottom_frame, self.dim),
@@ -116,9 +126,24 @@ class FastVoiceBank(Rewindable):
         hidden = self.tap_tables[self._taps, self.history[:, -bottom:]].sum(axis=1)
         hidden += condition @ self.sample_cond_w + self.sample_b
         hidden += self.from_bottom[:, self.position % bottom]
+        if self.period_taps:
+            hidden += self._period_input(condition)
         for weight, bias in self.mlp:
             hidden = np.maximum(hidden, 0.0) @ weight + bias
         return hidden
+
+    def _period_input(self, condition: np.ndarray) -> np.ndarray:
+        back = self.context - pitch_period(condition[:, PITCH].astype(np.float64),
+                                           self.sample_rate)
+        base = np.floor(back).astype(np.int64)
+        fraction = (back - base).astype(np.float32)[:, None]
+        rows = np.arange(self.voices)
+        total = np.zeros((self.voices, self.dim), np.float32)
+        for tap, offset in enumerate(PERIOD_TAPS):
+            earlier = self.period_tables[tap, self.history[rows, base + offset]]
+            later = self.period_tables[tap, self.history[rows, base + offset + 1]]
+            total += earlier + fraction * (later - earlier)
+        return total
 
     def push(self, classes: np.ndarray) -> None:
         self.history[:, :-1] = self.history[:, 1:]
@@ -140,8 +165,9 @@ class FastVoiceBank(Rewindable):
                     self.history, self.top_state, self.bottom_state, self.from_top,
                     self.from_bottom, self.position, self.top.weights(),
                     self.bottom.weights(), self.tap_tables, self.sample_cond_w,
-                    self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values, condition,
-                    uniforms, np.float32(inverse), audio, chunk)
+                    self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values,
+                    self.period_tables, float(self.sample_rate), condition, uniforms,
+                    np.float32(inverse), audio, chunk)
                 continue
             for offset in range(count):
                 logits = self.step_logits(condition[:, chunk + offset])
@@ -154,7 +180,7 @@ class FastVoiceBank(Rewindable):
 class _Tier:
     """One frame-rate tier: input layer, GRU cell and upsampling, as numpy arrays."""
 
-    def __init__(self, state: dict[str, torch.Tensor], name: str, frame: int, outputs: int,
+    def __init__(self, state: dict[str, np.ndarray], name: str, frame: int, outputs: int,
                  dim: int) -> None:
         weight = _numpy(state, f"{name}_input.weight")
         self.frame_weight = weight[:, :frame].T.copy()

@@ -13,7 +13,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from synth.contract.conditioning import MIDDLE_C_HZ, PERIOD_HISTORY, PERIOD_TAPS, PITCH
 from synth.voicebank.compiled_sampling import draw_class
+
+# numba reads module globals as compile-time constants
+_FIRST_TAP = PERIOD_TAPS[0]
+_SHORTEST_PERIOD, _LONGEST_PERIOD = 3.0, PERIOD_HISTORY - 2.0
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
@@ -80,22 +85,42 @@ def _tier_step(weights: tuple, frame: np.ndarray, condition: np.ndarray, above: 
 
 
 @numba.njit(cache=True, fastmath=True, nogil=True)
+def _add_period_taps(period_tables: np.ndarray, history: np.ndarray, pitch_feature: float,
+                     sample_rate: float, out: np.ndarray) -> None:
+    """out += the period taps' input for one voice (history [context], the newest last);
+    the numba twin of ``FastVoiceBank._period_input``."""
+    period = sample_rate / (MIDDLE_C_HZ * 2.0 ** pitch_feature)
+    period = min(max(period, _SHORTEST_PERIOD), _LONGEST_PERIOD)
+    back = history.shape[0] - period
+    base = int(np.floor(back))
+    fraction = np.float32(back - base)
+    for tap in range(period_tables.shape[0]):
+        position = base + _FIRST_TAP + tap
+        earlier = period_tables[tap, history[position]]
+        later = period_tables[tap, history[position + 1]]
+        for j in range(out.shape[0]):
+            out[j] += earlier[j] + fraction * (later[j] - earlier[j])
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True)
 def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.ndarray,
                    from_top: np.ndarray, from_bottom: np.ndarray, position: int,
                    top_weights: tuple, bottom_weights: tuple, tap_tables: np.ndarray,
                    sample_condition_w: np.ndarray, sample_b: np.ndarray,
                    hidden_w: np.ndarray, hidden_b: np.ndarray, output_w: np.ndarray,
-                   output_b: np.ndarray, class_values: np.ndarray, condition: np.ndarray,
-                   uniforms: np.ndarray, inverse_temperature: float, audio: np.ndarray,
-                   start: int) -> int:
+                   output_b: np.ndarray, class_values: np.ndarray, period_tables: np.ndarray,
+                   sample_rate: float, condition: np.ndarray, uniforms: np.ndarray,
+                   inverse_temperature: float, audio: np.ndarray, start: int) -> int:
     """Generate ``len(uniforms)`` samples for every voice into ``audio[:, start:]`` from
     ``condition[:, start:]``; updates the state arrays in place, returns the new position.
 
-    Shapes: history [V, top frame] (classes), top_state and bottom_state [V, D], from_top
-    [V, top frame / bottom frame, D], from_bottom [V, bottom frame, D], tap_tables
-    [bottom frame, levels, D], condition [V, N, F], uniforms [count, V].
+    Shapes: history [V, context] (classes, the newest last), top_state and bottom_state
+    [V, D], from_top [V, top frame / bottom frame, D], from_bottom [V, bottom frame, D],
+    tap_tables [bottom frame, levels, D], period_tables [period taps or 0, levels, D],
+    condition [V, N, F], uniforms [count, V].
     """
-    voices, top = history.shape
+    voices, width = history.shape
+    top = from_top.shape[1] * tap_tables.shape[0]
     bottom = tap_tables.shape[0]
     size = top_state.shape[1]
     levels = output_b.shape[0]
@@ -121,20 +146,23 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
         if position % top == 0:
             for voice in range(voices):
                 for k in range(top):
-                    frame[voice, k] = class_values[history[voice, k]]
+                    frame[voice, k] = class_values[history[voice, width - top + k]]
             _tier_step(top_weights, frame, now, zeros, top_state, top_out, x, gi, gh)
         if position % bottom == 0:
             subframe = (position % top) // bottom
             for voice in range(voices):
                 for k in range(bottom):
-                    bottom_frame[voice, k] = class_values[history[voice, top - bottom + k]]
+                    bottom_frame[voice, k] = class_values[history[voice, width - bottom + k]]
                 above[voice] = from_top[voice, subframe]
             _tier_step(bottom_weights, bottom_frame, now, above, bottom_state, bottom_out, x,
                        gi, gh)
         for voice in range(voices):
             sample_in[voice] = sample_b + from_bottom[voice, position % bottom]
             for tap in range(bottom):
-                sample_in[voice] += tap_tables[tap, history[voice, top - bottom + tap]]
+                sample_in[voice] += tap_tables[tap, history[voice, width - bottom + tap]]
+            if period_tables.shape[0]:
+                _add_period_taps(period_tables, history[voice], now[voice, PITCH], sample_rate,
+                                 sample_in[voice])
         _accumulate(now, sample_condition_w, sample_in)
         np.maximum(sample_in, 0.0, sample_in)
         _affine(sample_in, hidden_w, hidden_b, hidden)
@@ -143,9 +171,9 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
         for voice in range(voices):
             chosen = draw_class(logits[voice], inverse_temperature, uniforms[step, voice],
                                candidates, weights)
-            for k in range(top - 1):
+            for k in range(width - 1):
                 history[voice, k] = history[voice, k + 1]
-            history[voice, top - 1] = chosen
+            history[voice, width - 1] = chosen
             audio[voice, start + step] = class_values[chosen]
         position += 1
     return position

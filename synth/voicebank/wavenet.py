@@ -12,15 +12,15 @@ models/voice-wavenet-speed.json).
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from synth.contract.module_weights import ModuleWeights
 from synth.voicebank.samplernn import NOISE_CHUNK, compiled_kernel
 from synth.voicebank.sampling import draw_classes
 from synth.voicebank.state import Rewindable
 
 
-def _numpy(state: dict[str, torch.Tensor], name: str) -> np.ndarray:
-    return state[name].detach().cpu().numpy().astype(np.float32)
+def _numpy(state: dict[str, np.ndarray], name: str) -> np.ndarray:
+    return np.asarray(state[name], np.float32)
 
 
 class FastWaveNetBank(Rewindable):
@@ -28,13 +28,13 @@ class FastWaveNetBank(Rewindable):
 
     STATE_ARRAYS = ("queues", "last")
 
-    def __init__(self, scripted: torch.jit.ScriptModule, voices: int, seed: int = 0,
+    def __init__(self, weights: ModuleWeights, voices: int, seed: int = 0,
                  compiled: bool = True) -> None:
-        state = scripted.state_dict()
+        state = weights.state_dict()
         self.voices = voices
-        self.dilations = [int(d) for d in scripted.dilations]
-        channels = self.channels = int(scripted.channels)
-        self.silence = int(scripted.silence)
+        self.dilations = [int(d) for d in weights.dilations]
+        channels = self.channels = int(weights.channels)
+        self.silence = int(weights.silence)
         self.class_values = _numpy(state, "class_values")
         self.levels = len(self.class_values)
         self.embedding = _numpy(state, "embedding.weight")

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from synth.contract.model_file import read_metadata
-from synth.contract.torchscript import torchscript_warnings_silenced
+from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
 from synth.shipped import DEFAULT_VOICE
 from synth.voicebank.samplernn import FastVoiceBank
 from training.voice.export import ScriptedVoice
@@ -60,7 +60,9 @@ def voice_file_network(path: Path) -> SampleRNN:
     config = read_metadata(path)["model_config"]
     model = SampleRNN(dim=config["dim"], levels=config["levels"],
                       embedding_dim=config["embedding_dim"],
-                      quantization=config["quantization"])
+                      quantization=config["quantization"],
+                      period_taps=config.get("period_taps", False),
+                      sample_rate=config.get("sample_rate", RATE))
     weights = {}
     for name, value in torch.jit.load(str(path)).state_dict().items():
         tier, _, rest = name.partition("_cell.")
@@ -91,9 +93,9 @@ def measure(voice: Path | None, dim: int, seconds: float) -> dict:
             scripted = torch.jit.script(ScriptedVoice(model, voices))
         scripted_rtf = _timed(lambda s=scripted, c=condition: s.generate(
             torch.from_numpy(c), 1.0), samples)
-        fast = FastVoiceBank(scripted, voices, compiled=False)
+        fast = FastVoiceBank(module_weights(scripted), voices, compiled=False)
         fast_rtf = _timed(lambda f=fast, c=condition: f.generate(c), samples)
-        compiled = FastVoiceBank(scripted, voices)
+        compiled = FastVoiceBank(module_weights(scripted), voices)
         compiled.generate(condition[:, :1])  # compile (or load numba's cache) first
         compiled_rtf = _timed(lambda f=compiled, c=condition: f.generate(c), samples)
         results[f"{voices}_voices"] = {

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from synth.contract.torchscript import torchscript_warnings_silenced
+from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
 from synth.voicebank.samplernn import FastVoiceBank
 from synth.voicebank.wavenet import FastWaveNetBank
 from tests.benchmarks.voice_speed import RATE, REPEATS, _condition, _timed
@@ -63,13 +63,13 @@ def measure(config: VoiceModelConfig, seconds: float) -> dict:
             scripted_samplernn = torch.jit.script(ScriptedVoice(samplernn, voices))
         scripted_rtf = _timed(lambda s=scripted, c=torch_condition, q=quarter: s.generate(
             c[:, :q], 1.0), quarter)
-        fast = FastWaveNetBank(scripted, voices, compiled=False)
+        fast = FastWaveNetBank(module_weights(scripted), voices, compiled=False)
         fast_rtf = _timed(lambda f=fast, c=condition: f.generate(c), samples)
-        compiled = FastWaveNetBank(scripted, voices)
+        compiled = FastWaveNetBank(module_weights(scripted), voices)
         compiled.generate(condition[:, :1])  # compile (or load numba's cache) first
         compiled_rtf = (_timed(lambda f=compiled, c=condition: f.generate(c), samples)
                         if compiled.compiled else float("nan"))
-        samplernn_bank = FastVoiceBank(scripted_samplernn, voices)
+        samplernn_bank = FastVoiceBank(module_weights(scripted_samplernn), voices)
         samplernn_rtf = _timed(lambda f=samplernn_bank, c=condition: f.generate(c), samples)
         results[f"{voices}_voices"] = {
             "wavenet_naive_recompute_rtf": round(naive_rtf, 4),

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from synth.contract.model_file import read_voice_model
-from synth.contract.torchscript import load_torchscript
+from synth.contract.module_weights import load_module_weights
 from synth.voice.mixer import VoiceMixer
 from synth.voice.notes import NoteEvent, NoteKind
 from synth.voice.ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
@@ -24,7 +24,7 @@ LEAD, HORIZON = 192, 1280  # 12 ms and 80 ms
 def _writer(model, horizon: int) -> tuple[VoiceWriter, VoiceRing]:
     ring = VoiceRing(ring_size(RATE))
     ring.clock[READ_TIME] = 0.0  # no extrapolation: the read head is where the test says
-    mixer = VoiceMixer(load_torchscript(model), read_voice_model(model), seed=0)
+    mixer = VoiceMixer(load_module_weights(model), read_voice_model(model), seed=0)
     return VoiceWriter(mixer, ring, RATE, LEAD, horizon), ring
 
 

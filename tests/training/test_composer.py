@@ -204,3 +204,23 @@ def test_live_player_puts_composed_steps_on_the_sample_clock(tiny_composer_model
     released = player.handle(ComposeCommand(ComposeKind.STOP), now=40 * 2000)
     assert not player.playing and [e.kind for e in released] == ["release_composed"]
     assert player.due_events(10**9) == []
+
+
+def test_the_numpy_composer_computes_what_the_exported_module_computes(tiny_composer_model):
+    from synth.contract.module_weights import read_module_weights
+    from synth.contract.torchscript import load_torchscript
+
+    scripted = load_torchscript(tiny_composer_model)
+    carried = read_module_weights(tiny_composer_model)
+    assert carried is not None, "an exported composer carries its numpy weights"
+    composer = load_composer(tiny_composer_model)
+    scripted.reset()
+    composer.network.reset()
+    steps = np.random.default_rng(0).integers(0, 3, (20, composer.network.pitches))
+    for states in steps:  # 20 steps: the metre wraps around a 16-step bar
+        expected = scripted.next_logits(torch.from_numpy(states)).detach().numpy()
+        np.testing.assert_allclose(composer.network.next_logits(states), expected, atol=1e-4)
+    first = composer.compose(steps[:4].astype(np.int8), 16, 1.0, seed=3)
+    again = composer.compose(steps[:4].astype(np.int8), 16, 1.0, seed=3)
+    np.testing.assert_array_equal(first, again)
+    assert not ((first[1:] == HELD) & (first[:-1] == SILENT)).any(), "no hold after silence"

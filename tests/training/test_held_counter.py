@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from synth.contract.model_file import read_metadata
-from synth.contract.torchscript import load_torchscript
+from synth.contract.torchscript import load_torchscript, module_weights
 from synth.voicebank.open import open_voice_bank
 from tests.training.test_voice_model import _fast_bank
 from training.cli import export_main, train_main
@@ -85,7 +85,7 @@ def test_a_fine_tuned_run_exports_a_voice_with_the_held_offset_asked_for(tiny_vo
     scripted = load_torchscript(out)
     assert scripted.held_offset == 0.25
     voices = read_metadata(out)["voices"]
-    bank = open_voice_bank(scripted, "samplernn", voices=voices, seed=4)
+    bank = open_voice_bank(module_weights(scripted), "samplernn", voices=voices, seed=4)
     assert bank.network_condition(np.ones((2, 1, 3), np.float32))[0, 0, 2] == 1.25
     condition = _held_then_released(voices, 64, release_at=40)
     expected = held_counter(condition, 0.25)

@@ -29,51 +29,80 @@ def test_quantisation_round_trip(kind):
         assert error[450:551].max() < error.max() / 10
 
 
-def _model() -> SampleRNN:
+def _model(period_taps: bool = False) -> SampleRNN:
     torch.manual_seed(0)
-    return SampleRNN(dim=32, embedding_dim=8).eval()
+    model = SampleRNN(dim=32, embedding_dim=8, period_taps=period_taps).eval()
+    if period_taps:  # they start at zero: give them something to carry
+        torch.nn.init.normal_(model.period_input.weight)
+    return model
 
 
-def _inputs(batch: int = 2, steps: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
-    classes = torch.randint(0, 256, (batch, 16 + steps))
+def _inputs(model: SampleRNN, batch: int = 2, steps: int = 64,
+            pitch: float = 43.0) -> tuple[torch.Tensor, torch.Tensor]:
+    context = model.context
+    classes = torch.randint(0, 256, (batch, context + steps))
     classes[:, :16] = int(quantize(torch.zeros(()), 256, "mu-law"))  # silence before
-    condition = condition_features(torch.full((batch, 16 + steps), 43.0),
-                                   torch.full((batch, 16 + steps), 0.8),
-                                   torch.arange(16 + steps).flip(0).expand(batch, -1), 8000)
+    # every second row bends up an octave: the period taps follow the pitch
+    steady = torch.full((context + steps,), pitch)
+    bend = torch.linspace(pitch, pitch + 12, context + steps)
+    pitches = torch.stack([bend if row % 2 else steady for row in range(batch)])
+    condition = condition_features(pitches, torch.full((batch, context + steps), 0.8),
+                                   torch.arange(context + steps).flip(0).expand(batch, -1),
+                                   8000)
     return classes, condition
 
 
-def test_predictions_depend_only_on_earlier_samples():
-    model = _model()
-    classes, condition = _inputs()
+@pytest.mark.parametrize("period_taps", [False, True])
+def test_predictions_depend_only_on_earlier_samples(period_taps):
+    model = _model(period_taps)
+    classes, condition = _inputs(model)
     changed = classes.clone()
-    changed[:, 40] = (changed[:, 40] + 7) % 256
+    target = model.context + 24
+    changed[:, target] = (changed[:, target] + 7) % 256
     with torch.no_grad():
         before, after = model(classes, condition), model(changed, condition)
     moved = ((after - before).abs().amax(-1) > 1e-6).any(0).nonzero().flatten()
-    assert 16 + int(moved.min()) == 41  # sample 40 first informs the prediction of 41
+    assert model.context + int(moved.min()) == target + 1  # first informs the next sample
 
 
-def test_incremental_generation_reproduces_the_training_forward_pass():
-    model = _model()
-    classes, condition = _inputs()
+def test_period_taps_read_the_samples_one_period_back():
+    model = _model(period_taps=True)
+    classes, condition = _inputs(model, batch=1, steps=16, pitch=60.0)  # 61.2 samples
+    first = model.context
+    with torch.no_grad():
+        reference = model(classes, condition)
+        for back, reads in ((62, True), (63, True), (60, True), (59, False), (64, False)):
+            changed = classes.clone()
+            changed[0, first - back] = (changed[0, first - back] + 7) % 256
+            moved = (model(changed, condition) - reference)[0, 0].abs().max() > 1e-6
+            assert bool(moved) == reads, back
+
+
+@pytest.mark.parametrize("period_taps", [False, True])
+def test_incremental_generation_reproduces_the_training_forward_pass(period_taps):
+    model = _model(period_taps)
+    classes, condition = _inputs(model)
+    context = model.context
     with torch.no_grad():
         reference = model(classes, condition)
     generator = VoiceGenerator(model, batch=2)
+    generator.history = classes[:, :context].clone()
     stepped = []
-    for index in range(classes.shape[1] - 16):
-        stepped.append(generator.step_logits(condition[:, 16 + index]))
-        generator.push(classes[:, 16 + index])
+    for index in range(classes.shape[1] - context):
+        stepped.append(generator.step_logits(condition[:, context + index]))
+        generator.push(classes[:, context + index])
     assert torch.allclose(torch.stack(stepped, 1), reference, atol=1e-5)
 
 
-def test_generating_2n_samples_equals_n_plus_n_with_carried_state():
-    model = _model()
-    _, condition = _inputs(steps=96)
-    whole = VoiceGenerator(model, batch=2, seed=5).generate(condition[:, 16:112])
+@pytest.mark.parametrize("period_taps", [False, True])
+def test_generating_2n_samples_equals_n_plus_n_with_carried_state(period_taps):
+    model = _model(period_taps)
+    _, condition = _inputs(model, steps=96)
+    context = model.context
+    whole = VoiceGenerator(model, batch=2, seed=5).generate(condition[:, context:context + 96])
     halves = VoiceGenerator(model, batch=2, seed=5)
-    first = halves.generate(condition[:, 16:64])
-    second = halves.generate(condition[:, 64:112])
+    first = halves.generate(condition[:, context:context + 48])
+    second = halves.generate(condition[:, context + 48:context + 96])
     assert torch.equal(whole, torch.cat([first, second], dim=1))
 
 
@@ -124,31 +153,34 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
 
 def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0,
                compiled: bool = True):
-    from synth.contract.torchscript import torchscript_warnings_silenced
+    from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
     from synth.voicebank.samplernn import FastVoiceBank
     from training.voice.export import ScriptedVoice
 
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedVoice(model, voices, held_offset))
-    return FastVoiceBank(scripted, voices, seed=seed, compiled=compiled)
+    return FastVoiceBank(module_weights(scripted), voices, seed=seed, compiled=compiled)
 
 
-def test_fast_bank_computes_what_the_torch_model_computes():
-    model = _model()
-    classes, condition = _inputs(batch=4, steps=48)
+@pytest.mark.parametrize("period_taps", [False, True])
+def test_fast_bank_computes_what_the_torch_model_computes(period_taps):
+    model = _model(period_taps)
+    classes, condition = _inputs(model, batch=2, steps=48)
+    context = model.context
     with torch.no_grad():
         reference = model(classes, condition)
-    fast = _fast_bank(model, voices=4, compiled=False)
+    fast = _fast_bank(model, voices=2, compiled=False)
+    fast.history[:] = classes[:, :context].numpy()
     stepped = []
     for index in range(48):
-        stepped.append(fast.step_logits(condition[:, 16 + index].numpy()))
-        fast.push(classes[:, 16 + index].numpy())
+        stepped.append(fast.step_logits(condition[:, context + index].numpy()))
+        fast.push(classes[:, context + index].numpy())
     assert np.allclose(np.stack(stepped, 1), reference.numpy(), atol=1e-4)
 
 
 def test_fast_bank_streams_in_blocks_and_resets_a_voice():
     model = _model()
-    condition = _inputs(batch=2, steps=96)[1][:, 16:].numpy()
+    condition = _inputs(model, batch=2, steps=96)[1][:, 16:].numpy()
     whole = _fast_bank(model, 2, seed=9).generate(condition)
     blocks = _fast_bank(model, 2, seed=9)
     halves = np.concatenate([blocks.generate(condition[:, :40]),
@@ -159,13 +191,14 @@ def test_fast_bank_streams_in_blocks_and_resets_a_voice():
     assert np.all(blocks.history[1] == blocks.silence)
 
 
-def test_compiled_kernel_generates_what_the_numpy_path_generates():
+@pytest.mark.parametrize("period_taps", [False, True])
+def test_compiled_kernel_generates_what_the_numpy_path_generates(period_taps):
     pytest.importorskip("numba")
-    model = _model()
+    model = _model(period_taps)
     reference = _fast_bank(model, 3, seed=4, compiled=False)
     compiled = _fast_bank(model, 3, seed=4)
     assert compiled.compiled and not reference.compiled
-    condition = _inputs(batch=3, steps=700)[1][:, 16:].numpy()
+    condition = _inputs(model, batch=3, steps=700)[1][:, -700:].numpy()
     first = [bank.generate(condition[:, :301]) for bank in (reference, compiled)]
     for bank in (reference, compiled):
         bank.reset(2)  # a new note on one voice mid-stream, off the frame boundaries
@@ -205,3 +238,26 @@ def test_train_voice_refuses_a_negative_or_nan_input_noise(tmp_path, capsys):
         assert capsys.readouterr().err.strip() == (
             f"deepnote-train voice: error: argument --input-noise: {reason}")
     assert not (tmp_path / "r").exists()
+
+
+def test_onset_windows_put_every_note_start_in_the_first_half_of_a_window():
+    from training.voice.dataset import NoteClip
+    from training.voice.networks import VoiceModelConfig
+    from training.voice.task import cut_windows, note_onsets
+
+    length = 8000
+    remaining = np.zeros(length, np.int32)
+    remaining[1000:3000] = np.arange(2000, 0, -1)
+    remaining[3000:5000] = np.arange(2000, 0, -1)  # legato: the counter rises again
+    remaining[7600:7900] = np.arange(300, 0, -1)  # too near the end for a window
+    assert note_onsets(remaining).tolist() == [1000, 3000, 7600]
+    clip = NoteClip("two", np.zeros(length, np.float32), np.full(length, 45.0, np.float32),
+                    np.full(length, 0.8, np.float32), remaining)
+    config = VoiceModelConfig(window=1024, window_hop=512)
+    regular = cut_windows([clip], config, 8000, context=16)
+    extra = cut_windows([clip], config, 8000, context=16, onset_windows=4)
+    added = extra.condition[len(regular):]
+    assert len(added) == 8  # 4 for each onset with room for a window after it
+    counters = added[:, 16:, 2]
+    where = ((counters[:, 1:] > counters[:, :-1]).float().argmax(1) + 1).tolist()
+    assert where[:4] == where[4:] == [8, 136, 264, 392]  # the onsets are off the grid by 8

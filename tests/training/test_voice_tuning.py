@@ -6,7 +6,7 @@ import pytest
 
 from synth.contract.conditioning import PITCH, encode_pitch, note_condition, tune_pitch
 from synth.contract.model_file import ModelFileError, read_voice_model
-from synth.contract.torchscript import load_torchscript
+from synth.contract.module_weights import load_module_weights
 from synth.voice.mixer import VoiceMixer
 from training.cli import export_main
 from training.voice import tuning
@@ -50,7 +50,7 @@ def test_export_tune_stores_shifts_that_the_synth_path_applies(tiny_voice_model,
     # The mixer's bank is told the tuned pitch: same seed, tuned and untuned files differ
     # exactly as their pitch inputs do.
     told = []
-    mixer = VoiceMixer(load_torchscript(out), model, seed=0)
+    mixer = VoiceMixer(load_module_weights(out), model, seed=0)
     original = mixer.bank.bank.generate  # type: ignore[attr-defined]
 
     def spy(condition, temperature=1.0):

@@ -14,7 +14,11 @@ import soundfile
 import torch
 
 from synth.contract.model_file import read_metadata
-from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
+from synth.contract.torchscript import (
+    load_torchscript,
+    module_weights,
+    torchscript_warnings_silenced,
+)
 from tests.jack_harness import REPO
 from training.cli import export_main, train_main
 from training.core.checkpoint import load_checkpoint
@@ -92,7 +96,7 @@ def test_fast_numpy_bank_computes_what_the_torch_model_computes():
     model = _model()
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedWaveNetVoice(model, 3))
-    fast = FastWaveNetBank(scripted, 3)
+    fast = FastWaveNetBank(module_weights(scripted), 3)
     reference = CachedWaveNetGenerator(model, batch=3)
     condition = _condition(3, 80)
     gates = fast.condition_gates(condition.numpy())
@@ -117,8 +121,8 @@ def test_compiled_kernel_generates_what_the_numpy_path_generates():
     model = _model()
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedWaveNetVoice(model, 3))
-    reference = FastWaveNetBank(scripted, 3, seed=4, compiled=False)
-    compiled = FastWaveNetBank(scripted, 3, seed=4)
+    reference = FastWaveNetBank(module_weights(scripted), 3, seed=4, compiled=False)
+    compiled = FastWaveNetBank(module_weights(scripted), 3, seed=4)
     assert compiled.compiled and not reference.compiled
     condition = _condition(3, 700).numpy()
     for bank in (reference, compiled):

@@ -102,7 +102,7 @@ def export_composer_run(run_dir: Path, out: Path) -> dict[str, Any]:
     }
     validate_metadata(metadata, source="export")
     write_model_file(ScriptedComposer(model.eval()), metadata, out,
-                     check=_check_composer, same_output=_same_composition)
+                     check=_check_composer, same_output=_same_composition, carry_weights=True)
     return metadata
 
 

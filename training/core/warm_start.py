@@ -14,8 +14,13 @@ from training.core.run_folder import RunError
 
 def starting_state(source: dict[str, torch.Tensor], model: nn.Module,
                    origin: str) -> dict[str, torch.Tensor]:
-    """``source``'s weights, checked against ``model``: a mismatch is named in one line."""
+    """``source``'s weights, checked against ``model``: a mismatch is named in one line.
+
+    Weights the model names in ``ZERO_START`` (a lever added to an architecture, starting
+    at zero) may be missing from the source: they keep the model's own initial values."""
     target = model.state_dict()
+    zero_start = set(getattr(model, "ZERO_START", ())) & target.keys()
+    source = {**{name: target[name] for name in zero_start - source.keys()}, **source}
     if source.keys() != target.keys():
         missing = sorted(target.keys() - source.keys())[:3]
         raise RunError(f"{origin}: not the same network (it lacks {', '.join(missing) or '-'}"

@@ -20,7 +20,12 @@ from synth.contract.model_file import (
     read_metadata,
     validate_metadata,
 )
-from synth.contract.torchscript import load_torchscript, torchscript_warnings_silenced
+from synth.contract.module_weights import WEIGHTS_FILENAME, ModuleWeights, read_module_weights
+from synth.contract.torchscript import (
+    load_torchscript,
+    module_weights,
+    torchscript_warnings_silenced,
+)
 from synth.files import atomic_write_bytes
 from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
@@ -142,11 +147,14 @@ SameOutput = Callable[[torch.jit.ScriptModule, torch.jit.ScriptModule, dict[str,
 
 def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
                      check: ContractCheck | None = None,
-                     same_output: SameOutput | None = None) -> None:
+                     same_output: SameOutput | None = None,
+                     carry_weights: bool = False) -> None:
     """Script, validate, save beside ``out``, reload and check, then rename into place.
 
     ``check`` raises ExportError when a scripted model breaks its kind's contract;
-    ``same_output`` tells whether the reloaded file computes what the exported model does.
+    ``same_output`` tells whether the reloaded file computes what the exported model does;
+    ``carry_weights`` also stores the weights as numpy arrays (synth.contract.module_weights),
+    for the voice worker, which runs without torch.
     """
     check = check or check_contract
     same_output = same_output or _same_decodes
@@ -155,7 +163,9 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(model)
     check(scripted, metadata)
-    extra = {METADATA_FILENAME: metadata_json(metadata)}
+    extra: dict[str, str | bytes] = {METADATA_FILENAME: metadata_json(metadata)}
+    if carry_weights:
+        extra[WEIGHTS_FILENAME] = module_weights(scripted).npz_bytes()
 
     def save(file: BinaryIO) -> None:
         with torchscript_warnings_silenced():
@@ -167,12 +177,23 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
             raise ExportError("the reloaded model computes something else than the exported one")
         if read_metadata(path) != metadata:
             raise ExportError("metadata did not survive the round trip")
+        if carry_weights and not _same_weights(read_module_weights(path), reloaded):
+            raise ExportError("the numpy weights in the file are not the module's")
         check(reloaded, metadata)
 
     try:
         atomic_write_bytes(out, save, check=check_written)
     except OSError as error:
         raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
+
+
+def _same_weights(carried: ModuleWeights | None, scripted: torch.jit.ScriptModule) -> bool:
+    if carried is None:
+        return False
+    reference = scripted.state_dict()
+    arrays = carried.state_dict()
+    return arrays.keys() == reference.keys() and all(
+        np.array_equal(arrays[name], value.numpy()) for name, value in reference.items())
 
 
 def check_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, Any]) -> None:

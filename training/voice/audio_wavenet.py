@@ -113,13 +113,13 @@ class AudioWaveNetTask:
 def generate_audio(model: WaveNet, seconds: float, sample_rate: int, seed: int = 0,
                    temperature: float = 1.0) -> np.ndarray:
     """``seconds`` of the model continuing silence, through the fast numpy bank."""
-    from synth.contract.torchscript import torchscript_warnings_silenced
+    from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
     from synth.voicebank.wavenet import FastWaveNetBank
     from training.voice.scripted_wavenet import ScriptedWaveNetVoice
 
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedWaveNetVoice(model.eval(), 1))
-    bank = FastWaveNetBank(scripted, 1, seed=seed)
+    bank = FastWaveNetBank(module_weights(scripted), 1, seed=seed)
     samples = int(seconds * sample_rate)
     return bank.generate(np.zeros((1, samples, 0), np.float32), temperature)[0]
 

@@ -31,7 +31,7 @@ import soundfile
 
 from synth.contract.conditioning import encode_velocity, note_condition
 from synth.contract.model_file import VoiceModelInfo, read_voice_model
-from synth.contract.torchscript import load_torchscript
+from synth.contract.module_weights import load_module_weights
 from synth.files import atomic_write_text
 from synth.voice.midi_render import render_midi
 from synth.voicebank.open import open_voice_bank
@@ -213,7 +213,7 @@ def _bank_takes(model_path: Path, model: VoiceModelInfo, notes: list[int], veloc
     """``takes`` independent voices of one batch for every note, told the note directly."""
     rate, cap = model.sample_rate, model.counter_cap
     pitches = [p for p in notes for _ in range(takes)]
-    bank = open_voice_bank(load_torchscript(model_path), model.architecture, voices=len(pitches),
+    bank = open_voice_bank(load_module_weights(model_path), model.architecture, voices=len(pitches),
                            tuning=model.pitch_tuning,
                            seed=seed)
     tail = int(TAIL_SECONDS * rate) - cap

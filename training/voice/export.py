@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from synth.contract.conditioning import FEATURES, VELOCITY
+from synth.contract.conditioning import FEATURES, PERIOD_TAPS, PITCH, VELOCITY
 from synth.contract.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
 from training.core.run_folder import provenance, read_run_config
@@ -25,7 +25,12 @@ from training.voice.networks import (
     scripted_bank,
 )
 from training.voice.quantize import dequantize, quantize
-from training.voice.samplernn import CONDITION_FEATURES, SampleRNN, held_counter
+from training.voice.samplernn import (
+    CONDITION_FEATURES,
+    SampleRNN,
+    held_counter,
+    period_positions,
+)
 from training.voice.tuning import tune_voice
 
 
@@ -44,8 +49,12 @@ class ScriptedVoice(nn.Module):
     ``generate(condition [voices, N, 3], temperature)`` returns audio [voices, N] and keeps
     every recurrent state, so consecutive blocks continue one another. ``reset(voice)`` puts
     one voice back to silence (a new note); the synth starts notes on a 16-sample frame
-    boundary (``frame_size``), as the voice was trained.
+    boundary (``frame_size``), as the voice was trained. ``history`` keeps the network's
+    context: its top frame, or :data:`PERIOD_HISTORY` samples with period taps.
     """
+
+    # compiled out of a voice without period taps
+    __constants__ = ["period_taps"]  # noqa: RUF012 (TorchScript reads a plain list)
 
     if TYPE_CHECKING:  # registered buffers, typed for mypy (TorchScript reads their values)
         class_values: torch.Tensor
@@ -73,17 +82,35 @@ class ScriptedVoice(nn.Module):
         self.embedding = model.embedding
         self.sample_input = model.sample_input
         self.sample_mlp = model.sample_mlp
+        self.period_taps = model.period_taps
+        self.sample_rate = model.sample_rate
+        self.pitch_feature = PITCH
+        self.period_offsets = list(PERIOD_TAPS)
+        if model.period_taps:
+            self.period_input = model.period_input
         classes = torch.arange(model.levels)
         self.register_buffer("class_values", dequantize(classes, model.levels,
                                                         model.quantization))
         self.silence = int(quantize(torch.zeros(()), model.levels, model.quantization))
-        self.register_buffer("history", torch.full((voices, model.top_frame), self.silence,
+        self.register_buffer("history", torch.full((voices, model.context), self.silence,
                                                    dtype=torch.long))
         self.register_buffer("top_state", torch.zeros(voices, model.dim))
         self.register_buffer("bottom_state", torch.zeros(voices, model.dim))
         self.register_buffer("from_top", torch.zeros(
             voices, model.top_frame // model.bottom_frame, model.dim))
         self.register_buffer("from_bottom", torch.zeros(voices, model.bottom_frame, model.dim))
+
+    def _period_input(self, features: torch.Tensor) -> torch.Tensor:
+        now = torch.full([self.voices], self.history.shape[1], dtype=torch.long)
+        base, fraction = period_positions(features[:, self.pitch_feature], self.sample_rate,
+                                          now)
+        rows = torch.arange(self.voices)
+        taps: list[torch.Tensor] = []
+        for offset in self.period_offsets:
+            earlier = self.embedding(self.history[rows, base + offset])
+            later = self.embedding(self.history[rows, base + offset + 1])
+            taps.append(earlier + fraction[:, None] * (later - earlier))
+        return self.period_input(torch.cat(taps, dim=1))
 
     @torch.jit.export
     def frame_size(self) -> int:
@@ -131,7 +158,10 @@ class ScriptedVoice(nn.Module):
                     self.voices, bottom, self.dim)
             embedded = self.embedding(self.history[:, -bottom:]).reshape(self.voices, -1)
             hidden = self.sample_input(torch.cat([embedded, features], dim=1))
-            logits = self.sample_mlp(hidden + self.from_bottom[:, self.position % bottom])
+            hidden = hidden + self.from_bottom[:, self.position % bottom]
+            if self.period_taps:
+                hidden = hidden + self._period_input(features)
+            logits = self.sample_mlp(hidden)
             chosen = gumbel_max(logits, torch.rand(logits.shape), temperature)
             self.history = torch.cat([self.history[:, 1:], chosen[:, None]], dim=1)
             audio[:, index] = self.class_values[chosen]
@@ -180,14 +210,16 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         with tempfile.TemporaryDirectory() as scratch:
             untuned = Path(scratch) / out.name
             write_model_file(scripted_bank(model, voices, held_offset), metadata, untuned,
-                             check=check_voice_contract, same_output=_same_generation)
+                             check=check_voice_contract, same_output=_same_generation,
+                             carry_weights=True)
             tuning = tune_voice(untuned)
         metadata["pitch_tuning"] = [[row.note, row.shift] for row in tuning]
         metadata["tuning_cents"] = {  # null: no take near the note (nothing to tune by)
             "untuned": [_cents_or_none(row.cents_before) for row in tuning],
             "tuned": [_cents_or_none(row.cents_after) for row in tuning]}
     write_model_file(scripted_bank(model, voices, held_offset), metadata, out,
-                     check=check_voice_contract, same_output=_same_generation)
+                     check=check_voice_contract, same_output=_same_generation,
+                             carry_weights=True)
     return metadata
 
 

@@ -33,6 +33,8 @@ class VoiceModelConfig:
     window_hop: int = 512
     held_out_notes: tuple[int, ...] = ()  # whole notes kept out of training
     condition_features: int = CONDITION_FEATURES  # 0: an unconditioned WaveNet
+    period_taps: bool = False  # SampleRNN: read the samples one pitch period back
+    sample_rate: int = 16000  # what the pitch period is counted in
 
 
 def build_voice_network(config: VoiceModelConfig) -> nn.Module:
@@ -45,14 +47,15 @@ def build_voice_network(config: VoiceModelConfig) -> nn.Module:
         raise ValueError(f"unknown voice architecture {config.arch!r} (use one of "
                          f"{', '.join(ARCHITECTURES)})")
     return SampleRNN(dim=config.dim, levels=config.levels,
-                     embedding_dim=config.embedding_dim, quantization=config.quantization)
+                     embedding_dim=config.embedding_dim, quantization=config.quantization,
+                     period_taps=config.period_taps, sample_rate=config.sample_rate)
 
 
 def context_samples(model: nn.Module) -> int:
     """Samples of history a training window needs before its first target."""
     if isinstance(model, WaveNet):
         return model.receptive_field
-    return cast(SampleRNN, model).top_frame
+    return cast(SampleRNN, model).context
 
 
 def playback_held_offset(model: nn.Module) -> float:

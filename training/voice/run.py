@@ -26,7 +26,8 @@ def prepare_voice_run(args: argparse.Namespace, command: str,
     # A resumed run takes its weights from its own checkpoint, not from where it started.
     initial = (read_source_weights(Path(config["init_from"]["run_dir"]))[0]
                if config.get("init_from") and not args.resume else None)
-    task = VoiceTask(dataset, model, run_dir, initial, config.get("input_noise", 0.0))
+    task = VoiceTask(dataset, model, run_dir, initial, config.get("input_noise", 0.0),
+                     config.get("onset_windows", 0))
     if group.is_main and not args.resume:
         write_run_config(run_dir, {**config, "data_summary": {
             "clips": len(dataset.clips), "notes": dataset.notes,
@@ -41,11 +42,12 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
                              skip_channels=args.skip_channels, stacks=args.stacks,
                              layers_per_stack=args.layers_per_stack,
                              quantization=args.quantization, window=args.window,
-                             window_hop=args.window_hop, held_out_notes=held_out)
+                             window_hop=args.window_hop, held_out_notes=held_out,
+                             period_taps=args.period_taps, sample_rate=args.sample_rate)
     start = None
     if args.init_from is not None:
         _, step = read_source_weights(args.init_from)
         start = {"run_dir": str(args.init_from.resolve()), "step": step}
     return new_run_config(RunKind.VOICE, args, command, model, sample_rate=args.sample_rate,
                           counter_cap=args.counter_cap, init_from=start,
-                          input_noise=args.input_noise)
+                          input_noise=args.input_noise, onset_windows=args.onset_windows)

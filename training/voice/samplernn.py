@@ -7,9 +7,17 @@ C, so notes between the trained ones can be asked for), the velocity, and the no
 samples-until-end counter. Played back, the counter of a held key is raised past anything
 heard in training (:func:`held_counter`, set when the voice is exported).
 
-Shapes, for a training window of ``T`` target samples (a multiple of 16) preceded by 16
-samples of context: ``classes`` [B, 16 + T] (ints), ``condition`` [B, 16 + T, 3] -> logits
-[B, T, levels] for ``classes[:, 16:]``.
+With ``period_taps`` the sample-level MLP is also told the samples one pitch period back
+(the period of the pitch it is asked for, interpolated between samples): a long-term
+predictor as in speech codecs. A held note repeats itself every period; told where the last
+period was, the network has only the change to predict, and the noise it samples is
+repeated period after period, on the harmonics, instead of filling the spectrum between
+them.
+
+Shapes, for a training window of ``T`` target samples (a multiple of 16) preceded by
+``context`` samples (16, or :data:`PERIOD_HISTORY` with period taps): ``classes``
+[B, context + T] (ints), ``condition`` [B, context + T, 3] -> logits [B, T, levels] for
+``classes[:, context:]``.
 """
 
 from __future__ import annotations
@@ -17,7 +25,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synth.contract.conditioning import COUNTER, FEATURES, encode_counter, encode_pitch
+from synth.contract.conditioning import (
+    COUNTER,
+    FEATURES,
+    MIDDLE_C_HZ,
+    PERIOD_HISTORY,
+    PERIOD_TAPS,
+    PITCH,
+    encode_counter,
+    encode_pitch,
+)
 from training.voice.quantize import dequantize
 
 CONDITION_FEATURES = len(FEATURES)
@@ -52,16 +69,36 @@ def held_counter(condition: torch.Tensor, offset: float,
                       condition[..., counter_feature + 1:]], dim=-1)
 
 
+# The constants are arguments because TorchScript compiles no global constants.
+def period_positions(pitch_feature: torch.Tensor, sample_rate: int, now: torch.Tensor,
+                     middle_c_hz: float = MIDDLE_C_HZ, history: int = PERIOD_HISTORY,
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where one pitch period (:func:`synth.contract.conditioning.pitch_period`) before
+    ``now`` falls: the earlier of the two samples around it and the fraction towards the
+    later one."""
+    period = sample_rate / (middle_c_hz * torch.pow(2.0, pitch_feature))
+    back = now.to(pitch_feature.dtype) - period.clamp(3.0, history - 2.0)
+    base = torch.floor(back)
+    return base.long(), back - base
+
+
 class SampleRNN(nn.Module):
+    # Weights a run may start without (--init-from an older run): they start at zero, so
+    # the network starts out as the one it was taken from.
+    ZERO_START = ("period_input.weight",)
+
     def __init__(self, *, frame_sizes: tuple[int, int] = (16, 4), dim: int = 256,
                  levels: int = 256, embedding_dim: int = 64,
-                 quantization: str = "mu-law") -> None:
+                 quantization: str = "mu-law", period_taps: bool = False,
+                 sample_rate: int = 16000) -> None:
         super().__init__()
         top, bottom = frame_sizes
         if top % bottom:
             raise ValueError("the top frame size must be a multiple of the bottom one")
         self.top_frame, self.bottom_frame = top, bottom
         self.dim, self.levels, self.quantization = dim, levels, quantization
+        self.period_taps, self.sample_rate = period_taps, sample_rate
+        self.context = max(top, PERIOD_HISTORY) if period_taps else top
         self.top_input = nn.Linear(top + CONDITION_FEATURES, dim)
         self.top_rnn = nn.GRU(dim, dim, batch_first=True)
         self.top_upsample = nn.Linear(dim, dim * (top // bottom))
@@ -72,13 +109,48 @@ class SampleRNN(nn.Module):
         self.sample_input = nn.Linear(bottom * embedding_dim + CONDITION_FEATURES, dim)
         self.sample_mlp = nn.Sequential(nn.ReLU(), nn.Linear(dim, dim), nn.ReLU(),
                                         nn.Linear(dim, levels))
+        if period_taps:
+            self.period_input = nn.Linear(len(PERIOD_TAPS) * embedding_dim, dim, bias=False)
+            nn.init.zeros_(self.period_input.weight)
 
     def forward(self, classes: torch.Tensor, condition: torch.Tensor) -> torch.Tensor:
+        top = self.top_frame
+        steps = classes.shape[1] - self.context
+        if steps <= 0 or steps % top:
+            raise ValueError(f"need {self.context} context samples plus a multiple of {top}")
+        sample_in = self._frames_and_samples(classes[:, self.context - top:],
+                                             condition[:, self.context - top:])
+        if self.period_taps:
+            sample_in = sample_in + self._period_input(classes, condition[:, self.context:])
+        return self.sample_mlp(sample_in)
+
+    def _period_input(self, classes: torch.Tensor, target_condition: torch.Tensor,
+                      ) -> torch.Tensor:
+        """The period taps' input to the sample-level MLP [B, T, dim]."""
+        batch, total = classes.shape
+        steps = total - self.context
+        now = torch.arange(self.context, total, device=classes.device).expand(batch, steps)
+        base, fraction = period_positions(target_condition[..., PITCH], self.sample_rate, now)
+        embedded = self.embedding(classes)  # [B, total, E]
+        taps = []
+        for offset in PERIOD_TAPS:
+            earlier = self._gather(embedded, base + offset)
+            later = self._gather(embedded, base + offset + 1)
+            taps.append(earlier + fraction[..., None] * (later - earlier))
+        return self.period_input(torch.cat(taps, dim=-1))
+
+    @staticmethod
+    def _gather(embedded: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
+        index = positions[..., None].expand(-1, -1, embedded.shape[-1])
+        return torch.gather(embedded, 1, index)
+
+    def _frames_and_samples(self, classes: torch.Tensor, condition: torch.Tensor,
+                            ) -> torch.Tensor:
+        """The tiers' and the last samples' input to the sample-level MLP [B, T, dim], from a
+        window with ``top_frame`` samples of context."""
         top, bottom = self.top_frame, self.bottom_frame
         batch, total = classes.shape
         steps = total - top
-        if steps <= 0 or steps % top:
-            raise ValueError(f"need {top} context samples plus a multiple of {top}")
         signal = dequantize(classes, self.levels, self.quantization)
         target_condition = condition[:, top:]
 
@@ -96,5 +168,4 @@ class SampleRNN(nn.Module):
 
         previous = classes[:, top - bottom: total - 1].unfold(1, bottom, 1)  # [B, T, bottom]
         embedded = self.embedding(previous).reshape(batch, steps, -1)
-        sample_in = self.sample_input(torch.cat([embedded, target_condition], dim=-1))
-        return self.sample_mlp(sample_in + from_bottom)
+        return self.sample_input(torch.cat([embedded, target_condition], dim=-1)) + from_bottom

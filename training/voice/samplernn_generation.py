@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import torch
 
+from synth.contract.conditioning import PERIOD_TAPS, PITCH
 from training.voice.generation import SampledGenerator
 from training.voice.quantize import dequantize, quantize
-from training.voice.samplernn import SampleRNN, held_counter
+from training.voice.samplernn import SampleRNN, held_counter, period_positions
 
 
 class VoiceGenerator(SampledGenerator):
@@ -23,7 +24,7 @@ class VoiceGenerator(SampledGenerator):
         self.held_offset = held_offset  # playback's raised held counter (held_counter)
         self._random = torch.Generator().manual_seed(seed)
         silence = int(quantize(torch.zeros(()), model.levels, model.quantization))
-        self.history = torch.full((batch, model.top_frame), silence, dtype=torch.long)
+        self.history = torch.full((batch, model.context), silence, dtype=torch.long)
         self._top_state = torch.zeros(1, batch, model.dim)
         self._bottom_state = torch.zeros(1, batch, model.dim)
         self._from_top = torch.zeros(batch, model.top_frame // model.bottom_frame, model.dim)
@@ -51,7 +52,22 @@ class VoiceGenerator(SampledGenerator):
                                                                            model.dim)
         embedded = model.embedding(self.history[:, -bottom:]).reshape(self.history.shape[0], -1)
         features = model.sample_input(torch.cat([embedded, condition], dim=-1))
-        return model.sample_mlp(features + self._from_bottom[:, self.position % bottom])
+        features = features + self._from_bottom[:, self.position % bottom]
+        if model.period_taps:
+            features = features + self._period_input(condition)
+        return model.sample_mlp(features)
+
+    def _period_input(self, condition: torch.Tensor) -> torch.Tensor:
+        model = self.model
+        now = torch.full((len(condition),), self.history.shape[1])
+        base, fraction = period_positions(condition[:, PITCH], model.sample_rate, now)
+        rows = torch.arange(len(condition))
+        taps = []
+        for offset in PERIOD_TAPS:
+            earlier = model.embedding(self.history[rows, base + offset])
+            later = model.embedding(self.history[rows, base + offset + 1])
+            taps.append(earlier + fraction[:, None] * (later - earlier))
+        return model.period_input(torch.cat(taps, dim=-1))
 
     def push(self, classes: torch.Tensor) -> None:
         """Append the chosen (or, teacher-forced, the true) sample classes [B]."""

@@ -41,9 +41,29 @@ class WindowSet:
         return len(self.classes)
 
 
+def note_onsets(remaining: np.ndarray) -> np.ndarray:
+    """Where notes start: the samples-until-end counter rises (from silence, or legato)."""
+    rises = np.flatnonzero(remaining[1:] > remaining[:-1]) + 1
+    return np.concatenate([[0], rises]) if len(remaining) and remaining[0] > 0 else rises
+
+
+def onset_window_starts(onset: int, count: int, window: int, context: int) -> list[int]:
+    """``count`` window starts that put ``onset`` at even steps through the first half of
+    the window's targets, on the 16-sample grid the regular windows start on."""
+    return [(onset - context - index * window // (2 * count)) // 16 * 16
+            for index in range(count)]
+
+
 def cut_windows(clips: list[NoteClip], config: VoiceModelConfig, counter_cap: int,
-                context: int) -> WindowSet:
-    """Every window of ``context + window`` samples, starting every ``window_hop``."""
+                context: int, onset_windows: int = 0) -> WindowSet:
+    """Every window of ``context + window`` samples, starting every ``window_hop``, and
+    ``onset_windows`` more around each note's start.
+
+    A note's first samples are a small part of the data, but everything after them depends
+    on them: a voice with period taps, taught on the regular windows only, held every note
+    it had been started on but started its loud notes at -60 dB, where they stayed (its
+    period taps repeated the near-silence it had begun with).
+    """
     classes, condition = [], []
     span = context + config.window
     for clip in clips:
@@ -52,7 +72,13 @@ def cut_windows(clips: list[NoteClip], config: VoiceModelConfig, counter_cap: in
         clip_condition = condition_features(torch.from_numpy(clip.pitch),
                                             torch.from_numpy(clip.velocity),
                                             torch.from_numpy(clip.remaining), counter_cap)
-        for start in range(0, len(audio) - span + 1, config.window_hop):
+        starts = list(range(0, len(audio) - span + 1, config.window_hop))
+        if onset_windows:
+            starts += [start for onset in note_onsets(clip.remaining)
+                       for start in onset_window_starts(int(onset), onset_windows,
+                                                        config.window, context)
+                       if 0 <= start <= len(audio) - span]
+        for start in starts:
             classes.append(clip_classes[start:start + span])
             condition.append(clip_condition[start:start + span])
     if not classes:
@@ -79,7 +105,7 @@ def corrupt_history(classes: torch.Tensor, spread: float, levels: int) -> torch.
 class VoiceTask:
     def __init__(self, dataset: VoiceDataset, config: VoiceModelConfig, run_dir: Path,
                  initial_weights: dict[str, torch.Tensor] | None = None,
-                 input_noise: float = 0.0) -> None:
+                 input_noise: float = 0.0, onset_windows: int = 0) -> None:
         self.dataset = dataset
         self.input_noise = input_noise
         self.config = config
@@ -92,7 +118,8 @@ class VoiceTask:
             raise ValueError("every note is held out: nothing left to train on")
         self.context = context_samples(self.build_model())
         context = self.context
-        self.train = cut_windows(self.train_clips, config, dataset.counter_cap, context)
+        self.train = cut_windows(self.train_clips, config, dataset.counter_cap, context,
+                                 onset_windows)
         self.test = (cut_windows(self.test_clips, config, dataset.counter_cap, context)
                      if self.test_clips else None)
         self.train_size = len(self.train)

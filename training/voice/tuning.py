@@ -17,7 +17,7 @@ import numpy as np
 
 from synth.contract.conditioning import encode_velocity, note_condition
 from synth.contract.model_file import read_voice_model
-from synth.contract.torchscript import load_torchscript
+from synth.contract.module_weights import load_module_weights
 from synth.voicebank.open import open_voice_bank
 from training.voice.listening import measure_held_note
 
@@ -45,7 +45,7 @@ def measure_cents(model_path: Path, notes: Sequence[int], shifts: Sequence[float
     hold = int(HOLD_SECONDS * rate)
     asked = [(note, shift) for note, shift in zip(notes, shifts, strict=True)
              for _ in range(takes)]
-    bank = open_voice_bank(load_torchscript(model_path), model.architecture, len(asked),
+    bank = open_voice_bank(load_module_weights(model_path), model.architecture, len(asked),
                            seed=seed)
     condition = np.stack([note_condition(note + shift, encode_velocity(velocity), hold, cap, 0)
                           for note, shift in asked])
