@@ -132,6 +132,11 @@ def _add_voice_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--onset-windows", type=whole(0, 256), default=0, metavar="N",
                         help="N more training windows around every note's start (a voice "
                              "must learn to start its notes, a small part of the data)")
+    parser.add_argument("--quiet-history", type=number(0.0, 1.0), default=0.0,
+                        metavar="FRACTION",
+                        help="teach this fraction of the windows on a history made quieter by "
+                             "a random -12..0 dB, the targets at their real level (the level "
+                             "comes from the velocity, not from what was played before)")
     parser.add_argument("--period-taps", action="store_true",
                         help="SampleRNN: tell the sample level the samples one pitch period "
                              "back (a long-term predictor; see training/voice/samplernn.py)")

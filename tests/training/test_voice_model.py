@@ -261,3 +261,19 @@ def test_onset_windows_put_every_note_start_in_the_first_half_of_a_window():
     counters = added[:, 16:, 2]
     where = ((counters[:, 1:] > counters[:, :-1]).float().argmax(1) + 1).tolist()
     assert where[:4] == where[4:] == [8, 136, 264, 392]  # the onsets are off the grid by 8
+
+
+def test_a_quieter_history_lowers_the_level_of_some_windows_and_is_off_by_default():
+    from training.voice.task import quieten_history
+
+    torch.manual_seed(0)
+    signal = 0.5 * torch.sin(torch.linspace(0, 200, 400)).expand(256, -1)
+    classes = quantize(signal, 256, "mu-law")
+    assert torch.equal(quieten_history(classes, 0.0, 256, "mu-law"), classes)
+    quieter = quieten_history(classes, 0.5, 256, "mu-law")
+    levels = dequantize(quieter, 256, "mu-law").pow(2).mean(1).sqrt()
+    gains_db = 20 * torch.log10(levels / dequantize(classes, 256, "mu-law").pow(2).mean(1).sqrt())
+    untouched = gains_db.abs() < 1e-6
+    assert 0.35 < float(untouched.float().mean()) < 0.65  # about half the windows
+    assert float(gains_db.min()) > -12.5 and float(gains_db[~untouched].max()) < 0.0
+    assert float(gains_db[~untouched].mean()) < -4.0  # spread over -12..0 dB

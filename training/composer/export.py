@@ -12,9 +12,9 @@ from synth.composer.piano_roll import HELD
 from synth.contract.model_file import FORMAT_VERSION, KIND_COMPOSER, validate_metadata
 from training.composer.model import ComposerLSTM, roll_features
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
+from training.core.model_file_writer import ExportError, write_model_file
 from training.core.run_folder import provenance, read_run_config
 from training.core.sampling import gumbel_max
-from training.grains.export import ExportError, write_model_file
 
 
 class ScriptedComposer(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,19 +14,8 @@ from synth.contract.model_file import (
     FORMAT_VERSION,
     GRAIN_METHODS,
     KIND_GRAINS,
-    METADATA_FILENAME,
-    ModelFileError,
-    metadata_json,
-    read_metadata,
-    validate_metadata,
 )
-from synth.contract.module_weights import WEIGHTS_FILENAME, ModuleWeights, read_module_weights
-from synth.contract.torchscript import (
-    load_torchscript,
-    module_weights,
-    torchscript_warnings_silenced,
-)
-from synth.files import atomic_write_bytes
+from training.core.model_file_writer import ExportError, write_model_file
 from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
 from training.grains.presets import GrainModel
@@ -35,10 +24,6 @@ from training.grains.timbre import timbre_axes
 
 NN_TILDE_TEST_LENGTH = 8192
 QUANTILE_LEVELS = 101  # 0%, 1%, ..., 100%
-
-
-class ExportError(ModelFileError):
-    """The run cannot be exported; the message says why in one line."""
 
 
 class ScriptedGrainModel(nn.Module):
@@ -103,7 +88,8 @@ def export_grain_run(run_dir: Path, out: Path) -> dict[str, Any]:
     run = load_trained_run(run_dir)
     metadata = grain_metadata(run.vae, run.dataset, run.config,
                               trained_steps=int(run.state["step"]))
-    write_model_file(ScriptedGrainModel(run.vae), metadata, out)
+    write_model_file(ScriptedGrainModel(run.vae), metadata, out, check=check_contract,
+                     same_output=_same_decodes)
     return metadata
 
 
@@ -139,61 +125,6 @@ def grain_metadata(
                                    level_dims=vae.level_dims),
         **provenance(config, trained_steps, dataset.summary()),
     }
-
-
-ContractCheck = Callable[[torch.jit.ScriptModule, dict[str, Any]], None]
-SameOutput = Callable[[torch.jit.ScriptModule, torch.jit.ScriptModule, dict[str, Any]], bool]
-
-
-def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
-                     check: ContractCheck | None = None,
-                     same_output: SameOutput | None = None,
-                     carry_weights: bool = False) -> None:
-    """Script, validate, save beside ``out``, reload and check, then rename into place.
-
-    ``check`` raises ExportError when a scripted model breaks its kind's contract;
-    ``same_output`` tells whether the reloaded file computes what the exported model does;
-    ``carry_weights`` also stores the weights as numpy arrays (synth.contract.module_weights),
-    for the voice worker, which runs without torch.
-    """
-    check = check or check_contract
-    same_output = same_output or _same_decodes
-    validate_metadata(metadata, source="export")
-    model.eval()
-    with torchscript_warnings_silenced():
-        scripted = torch.jit.script(model)
-    check(scripted, metadata)
-    extra: dict[str, str | bytes] = {METADATA_FILENAME: metadata_json(metadata)}
-    if carry_weights:
-        extra[WEIGHTS_FILENAME] = module_weights(scripted).npz_bytes()
-
-    def save(file: BinaryIO) -> None:
-        with torchscript_warnings_silenced():
-            torch.jit.save(scripted, file, _extra_files=extra)
-
-    def check_written(path: Path) -> None:
-        reloaded = load_torchscript(path)
-        if not same_output(reloaded, scripted, metadata):
-            raise ExportError("the reloaded model computes something else than the exported one")
-        if read_metadata(path) != metadata:
-            raise ExportError("metadata did not survive the round trip")
-        if carry_weights and not _same_weights(read_module_weights(path), reloaded):
-            raise ExportError("the numpy weights in the file are not the module's")
-        check(reloaded, metadata)
-
-    try:
-        atomic_write_bytes(out, save, check=check_written)
-    except OSError as error:
-        raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
-
-
-def _same_weights(carried: ModuleWeights | None, scripted: torch.jit.ScriptModule) -> bool:
-    if carried is None:
-        return False
-    reference = scripted.state_dict()
-    arrays = carried.state_dict()
-    return arrays.keys() == reference.keys() and all(
-        np.array_equal(arrays[name], value.numpy()) for name, value in reference.items())
 
 
 def check_contract(scripted: torch.jit.ScriptModule, metadata: dict[str, Any]) -> None:

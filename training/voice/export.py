@@ -13,9 +13,9 @@ from torch import nn
 from synth.contract.conditioning import FEATURES, PERIOD_TAPS, PITCH, VELOCITY
 from synth.contract.model_file import FORMAT_VERSION, KIND_VOICE, validate_metadata
 from training.core.checkpoint import CHECKPOINT_NAME, load_checkpoint, load_weights
+from training.core.model_file_writer import ExportError, write_model_file
 from training.core.run_folder import provenance, read_run_config
 from training.core.sampling import gumbel_max
-from training.grains.export import ExportError, write_model_file
 from training.voice.dataset import build_voice_dataset
 from training.voice.networks import (
     VoiceModelConfig,

@@ -27,7 +27,7 @@ def prepare_voice_run(args: argparse.Namespace, command: str,
     initial = (read_source_weights(Path(config["init_from"]["run_dir"]))[0]
                if config.get("init_from") and not args.resume else None)
     task = VoiceTask(dataset, model, run_dir, initial, config.get("input_noise", 0.0),
-                     config.get("onset_windows", 0))
+                     config.get("onset_windows", 0), config.get("quiet_history", 0.0))
     if group.is_main and not args.resume:
         write_run_config(run_dir, {**config, "data_summary": {
             "clips": len(dataset.clips), "notes": dataset.notes,
@@ -50,4 +50,5 @@ def _new_config(args: argparse.Namespace, command: str) -> dict:
         start = {"run_dir": str(args.init_from.resolve()), "step": step}
     return new_run_config(RunKind.VOICE, args, command, model, sample_rate=args.sample_rate,
                           counter_cap=args.counter_cap, init_from=start,
-                          input_noise=args.input_noise, onset_windows=args.onset_windows)
+                          input_noise=args.input_noise, onset_windows=args.onset_windows,
+                          quiet_history=args.quiet_history)

@@ -24,7 +24,7 @@ from training.voice.networks import (
     playback_held_offset,
     streaming_generator,
 )
-from training.voice.quantize import quantize
+from training.voice.quantize import dequantize, quantize
 from training.voice.samplernn import condition_features
 
 PREVIEW_SECONDS = 0.5
@@ -102,12 +102,37 @@ def corrupt_history(classes: torch.Tensor, spread: float, levels: int) -> torch.
     return (classes + noise).clamp(0, levels - 1)
 
 
+QUIET_HISTORY_DB = 12.0  # the quietest a quieter history is made
+
+
+def quieten_history(classes: torch.Tensor, fraction: float, levels: int, quantization: str,
+                    ) -> torch.Tensor:
+    """The input history of ``fraction`` of the windows made quieter by a random gain of
+    -12..0 dB (one per window); the targets keep their level.
+
+    With period taps, a voice that started a note too quietly repeated it, period after
+    period, and faded into a near-silence it never left: a held note's level came from its
+    own history, not from its velocity. Taught on quieter histories with the targets at
+    their real level, the level comes from the conditioning, and a quiet start grows back.
+    """
+    if fraction <= 0.0:
+        return classes
+    windows = classes.shape[0]
+    chosen = torch.rand(windows, 1, device=classes.device) < fraction
+    decibels = torch.rand(windows, 1, device=classes.device) * -QUIET_HISTORY_DB
+    gains = torch.where(chosen, 10.0 ** (decibels / 20.0), torch.ones_like(decibels))
+    quieter = quantize(dequantize(classes, levels, quantization) * gains, levels, quantization)
+    return torch.where(chosen, quieter, classes)
+
+
 class VoiceTask:
     def __init__(self, dataset: VoiceDataset, config: VoiceModelConfig, run_dir: Path,
                  initial_weights: dict[str, torch.Tensor] | None = None,
-                 input_noise: float = 0.0, onset_windows: int = 0) -> None:
+                 input_noise: float = 0.0, onset_windows: int = 0,
+                 quiet_history: float = 0.0) -> None:
         self.dataset = dataset
         self.input_noise = input_noise
+        self.quiet_history = quiet_history
         self.config = config
         self.run_dir = run_dir
         self.initial_weights = initial_weights
@@ -139,7 +164,9 @@ class VoiceTask:
 
     def training_loss(self, model: nn.Module, batch: tuple) -> tuple[torch.Tensor, dict]:
         classes, condition = batch
-        history = corrupt_history(classes, self.input_noise, self.config.levels)
+        history = quieten_history(classes, self.quiet_history, self.config.levels,
+                                  self.config.quantization)
+        history = corrupt_history(history, self.input_noise, self.config.levels)
         logits = model(history, condition)
         loss = functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                         classes[:, self.context:].reshape(-1))
