@@ -93,19 +93,27 @@ def test_shipped_wavenet_voice_plays_a_midi_note(tmp_path: Path) -> None:
     assert np.abs(audio[-int(0.05 * rate):]).max() < 1e-3, "and then it ends"
 
 
+def render_held_notes(notes: list[int], hold: float, seed: int,
+                      tmp_path: Path) -> tuple[np.ndarray, int]:
+    """The notes one after another through the synth's MIDI render, each held ``hold``
+    seconds (a multiple of 1/960), then 1 s to the next."""
+    midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
+    midi.tracks.append(mido.MidiTrack())
+    for index, note in enumerate(notes):
+        midi.tracks[0].append(mido.Message("note_on", note=note, velocity=100,
+                                           time=960 if index else 0))
+        midi.tracks[0].append(mido.Message("note_off", note=note, time=round(hold * 960)))
+    midi.save(str(tmp_path / "notes.mid"))
+    render_midi(DEFAULT_VOICE, tmp_path / "notes.mid", tmp_path / "notes.wav", seed=seed)
+    audio, rate = soundfile.read(tmp_path / "notes.wav", dtype="float32")
+    return audio, rate
+
+
 def test_held_notes_keep_their_level_and_end_on_time(tmp_path: Path) -> None:
     # Before the held offset, most notes held for a second fell 20 dB into their release
     # (pyin still heard the pitch, so the pitch figures did not show it).
     notes = list(range(41, 49))
-    midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
-    midi.tracks.append(mido.MidiTrack())
-    for index, note in enumerate(notes):  # each held 1.5 s, then 1 s to the next
-        midi.tracks[0].append(mido.Message("note_on", note=note, velocity=100,
-                                           time=960 if index else 0))
-        midi.tracks[0].append(mido.Message("note_off", note=note, time=1440))
-    midi.save(str(tmp_path / "notes.mid"))
-    render_midi(DEFAULT_VOICE, tmp_path / "notes.mid", tmp_path / "notes.wav", seed=2)
-    audio, rate = soundfile.read(tmp_path / "notes.wav", dtype="float32")
+    audio, rate = render_held_notes(notes, 1.5, seed=2, tmp_path=tmp_path)
     drops = {}
     for index, note in enumerate(notes):
         start = 2.5 * index
@@ -126,15 +134,7 @@ def test_held_notes_through_the_synth_are_pitched_notes_not_noise(tmp_path: Path
     from training.voice.listening import measure_held_note
 
     notes = [40, 44, 48, 53, 57, 62, 64]  # E2..E4; G#2, F3 and D4 never heard in training
-    midi = mido.MidiFile(ticks_per_beat=480)  # 120 bpm: 960 ticks a second
-    midi.tracks.append(mido.MidiTrack())
-    for index, note in enumerate(notes):  # each held 1.2 s, then 1 s to the next
-        midi.tracks[0].append(mido.Message("note_on", note=note, velocity=100,
-                                           time=960 if index else 0))
-        midi.tracks[0].append(mido.Message("note_off", note=note, time=1152))
-    midi.save(str(tmp_path / "notes.mid"))
-    render_midi(DEFAULT_VOICE, tmp_path / "notes.mid", tmp_path / "notes.wav", seed=7)
-    audio, rate = soundfile.read(tmp_path / "notes.wav", dtype="float32")
+    audio, rate = render_held_notes(notes, 1.2, seed=7, tmp_path=tmp_path)
     figures = {}
     for index, note in enumerate(notes):
         start = 2.2 * index
