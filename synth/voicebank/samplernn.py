@@ -24,7 +24,8 @@ from synth.voicebank.state import Rewindable
 NOISE_CHUNK = 512
 
 
-def _numpy(state: dict[str, np.ndarray], name: str) -> np.ndarray:
+def float32_weight(state: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """One array of a bank's weights as float32 (the banks of both architectures)."""
     return np.asarray(state[name], np.float32)
 
 
@@ -52,7 +53,7 @@ class FastVoiceBank(Rewindable):
         self.voices = voices
         # Files from before the held offset have no such attribute: no offset.
         self.held_offset = float(getattr(weights, "held_offset", 0.0))
-        self.class_values = _numpy(state, "class_values")
+        self.class_values = float32_weight(state, "class_values")
         self.silence = int(weights.silence)
         levels = len(self.class_values)
         top, bottom, dim = self.top_frame, self.bottom_frame, self.dim
@@ -61,25 +62,25 @@ class FastVoiceBank(Rewindable):
         self.bottom = _Tier(state, "bottom", bottom, bottom, dim)
 
         # Sample level: input = concat(embedding of the last `bottom` classes, condition).
-        embedding = _numpy(state, "embedding.weight")  # [levels, E]
-        sample_w = _numpy(state, "sample_input.weight")  # [dim, bottom * E + 3]
+        embedding = float32_weight(state, "embedding.weight")  # [levels, E]
+        sample_w = float32_weight(state, "sample_input.weight")  # [dim, bottom * E + 3]
         width = embedding.shape[1]
         self.tap_tables = np.stack([embedding @ sample_w[:, tap * width:(tap + 1) * width].T
                                     for tap in range(bottom)])  # [bottom, levels, dim]
         self.sample_cond_w = sample_w[:, bottom * width:].T.copy()
-        self.sample_b = _numpy(state, "sample_input.bias")
+        self.sample_b = float32_weight(state, "sample_input.bias")
         # Files from before the period taps have none: no tables, a top frame of history.
         self.period_taps = bool(getattr(weights, "period_taps", False))
         self.sample_rate = int(getattr(weights, "sample_rate", 16000))
         self.context = int(state["history"].shape[1])
         self.period_tables = np.zeros((0, len(embedding), dim), np.float32)
         if self.period_taps:
-            period_w = _numpy(state, "period_input.weight")  # [dim, taps * E]
+            period_w = float32_weight(state, "period_input.weight")  # [dim, taps * E]
             self.period_tables = np.stack([
                 embedding @ period_w[:, tap * width:(tap + 1) * width].T
                 for tap in range(len(PERIOD_TAPS))])  # [taps, levels, dim]
-        self.mlp = [(_numpy(state, f"sample_mlp.{i}.weight").T.copy(),
-                     _numpy(state, f"sample_mlp.{i}.bias")) for i in (1, 3)]
+        self.mlp = [(float32_weight(state, f"sample_mlp.{i}.weight").T.copy(),
+                     float32_weight(state, f"sample_mlp.{i}.bias")) for i in (1, 3)]
         self.levels = levels
         self._random = np.random.default_rng(seed)
         self._taps = np.arange(bottom)
@@ -182,16 +183,16 @@ class _Tier:
 
     def __init__(self, state: dict[str, np.ndarray], name: str, frame: int, outputs: int,
                  dim: int) -> None:
-        weight = _numpy(state, f"{name}_input.weight")
+        weight = float32_weight(state, f"{name}_input.weight")
         self.frame_weight = weight[:, :frame].T.copy()
         self.condition_weight = weight[:, frame:].T.copy()
-        self.bias = _numpy(state, f"{name}_input.bias")
-        self.w_ih = _numpy(state, f"{name}_cell.weight_ih").T.copy()
-        self.b_ih = _numpy(state, f"{name}_cell.bias_ih")
-        self.w_hh = _numpy(state, f"{name}_cell.weight_hh").T.copy()
-        self.b_hh = _numpy(state, f"{name}_cell.bias_hh")
-        self.up_weight = _numpy(state, f"{name}_upsample.weight").T.copy()
-        self.up_bias = _numpy(state, f"{name}_upsample.bias")
+        self.bias = float32_weight(state, f"{name}_input.bias")
+        self.w_ih = float32_weight(state, f"{name}_cell.weight_ih").T.copy()
+        self.b_ih = float32_weight(state, f"{name}_cell.bias_ih")
+        self.w_hh = float32_weight(state, f"{name}_cell.weight_hh").T.copy()
+        self.b_hh = float32_weight(state, f"{name}_cell.bias_hh")
+        self.up_weight = float32_weight(state, f"{name}_upsample.weight").T.copy()
+        self.up_bias = float32_weight(state, f"{name}_upsample.bias")
         self.outputs, self.dim = outputs, dim
 
     def weights(self) -> tuple[np.ndarray, ...]:

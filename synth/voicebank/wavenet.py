@@ -14,13 +14,9 @@ from __future__ import annotations
 import numpy as np
 
 from synth.contract.module_weights import ModuleWeights
-from synth.voicebank.samplernn import NOISE_CHUNK, compiled_kernel
+from synth.voicebank.samplernn import NOISE_CHUNK, compiled_kernel, float32_weight
 from synth.voicebank.sampling import draw_classes
 from synth.voicebank.state import Rewindable
-
-
-def _numpy(state: dict[str, np.ndarray], name: str) -> np.ndarray:
-    return np.asarray(state[name], np.float32)
 
 
 class FastWaveNetBank(Rewindable):
@@ -35,10 +31,10 @@ class FastWaveNetBank(Rewindable):
         self.dilations = [int(d) for d in weights.dilations]
         channels = self.channels = int(weights.channels)
         self.silence = int(weights.silence)
-        self.class_values = _numpy(state, "class_values")
+        self.class_values = float32_weight(state, "class_values")
         self.levels = len(self.class_values)
-        self.embedding = _numpy(state, "embedding.weight")
-        self.rest = _numpy(state, "rest")
+        self.embedding = float32_weight(state, "embedding.weight")
+        self.rest = float32_weight(state, "rest")
         # Gate half pre-scaled by 1/2, so one tanh gives both tanh(f) and 2 * sigmoid(g) - 1.
         gate_scale = np.concatenate([np.ones(channels), np.full(channels, 0.5)]).astype(
             np.float32)
@@ -46,15 +42,15 @@ class FastWaveNetBank(Rewindable):
         residual_bias, skip_biases = [], []
         for index in range(len(self.dilations)):
             prefix = f"layers.{index}."
-            past = _numpy(state, prefix + "past_tap.weight").T
-            present = _numpy(state, prefix + "present_tap.weight").T
+            past = float32_weight(state, prefix + "past_tap.weight").T
+            present = float32_weight(state, prefix + "present_tap.weight").T
             taps.append(np.concatenate([past, present]) * gate_scale)  # [2C, 2C]
-            condition_weights.append(_numpy(state, prefix + "condition_tap.weight").T
+            condition_weights.append(float32_weight(state, prefix + "condition_tap.weight").T
                                      * gate_scale)  # [F, 2C]
-            gate_biases.append(_numpy(state, prefix + "present_tap.bias") * gate_scale)
+            gate_biases.append(float32_weight(state, prefix + "present_tap.bias") * gate_scale)
             # gated = tanh(f) * sigmoid(g) = tanh(f) * (1 + t_g) / 2: the 1/2 goes here.
-            output = _numpy(state, prefix + "output.weight").T * 0.5  # [C, C + S]
-            bias = _numpy(state, prefix + "output.bias")
+            output = float32_weight(state, prefix + "output.weight").T * 0.5  # [C, C + S]
+            bias = float32_weight(state, prefix + "output.bias")
             residual_weights.append(output[:, :channels].copy())
             residual_bias.append(bias[:channels])
             skip_weights.append(output[:, channels:])
@@ -67,8 +63,8 @@ class FastWaveNetBank(Rewindable):
         self.layer_skip_weights = np.ascontiguousarray(np.stack(skip_weights))  # [L, C, S]
         self.skip_weights = self.layer_skip_weights.reshape(-1, self.layer_skip_weights.shape[2])
         self.skip_bias = np.asarray(sum(skip_biases, np.float32(0.0)), np.float32)
-        self.head = [(_numpy(state, f"head.{i}.weight").T.copy(),
-                      _numpy(state, f"head.{i}.bias")) for i in (1, 3)]
+        self.head = [(float32_weight(state, f"head.{i}.weight").T.copy(),
+                      float32_weight(state, f"head.{i}.bias")) for i in (1, 3)]
         self._dilation_array = np.asarray(self.dilations, np.int64)
         self._kernel = compiled_kernel("wavenet_kernel") if compiled else None
         self._random = np.random.default_rng(seed)
