@@ -27,6 +27,7 @@ from synth.files import OutputError, audio_format, replaceable_target
 from synth.interrupts import interrupts_deferred
 from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 from synth.voice.notes import BendSettings
+from synth.voice.read_clock import ESTIMATED_LEAD_MS, JACK_LEAD_MS
 
 MIDI_API_CHOICES = ("alsa", "jack", "coremidi", "windows")
 
@@ -97,8 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                              "a preset holding a map replaces it")
     parser.add_argument("--list-midi", action="store_true",
                         help="list MIDI inputs and exit")
-    parser.add_argument("--voice-lead-ms", type=number(0.0, 1000.0), default=12.0,
-                        help="how soon after a key press the voice is heard (default 12 ms)")
+    parser.add_argument("--voice-lead-ms", type=number(1.0, 500.0),
+                        help="how far ahead of the read head a key press is applied (default "
+                             f"{ESTIMATED_LEAD_MS:g} ms; under JACK the first audio cycle at "
+                             f"least {JACK_LEAD_MS:g} ms away)")
     parser.add_argument("--voice-horizon-ms", type=number(0.0, 5000.0), default=80.0,
                         help="how far ahead of playback held notes are generated (default "
                              "80 ms; raise it if the log reports underruns)")
@@ -188,9 +191,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.voice is not None and not args.voice.is_file():
         raise UsageError(f"{args.voice}: no such voice model")
     _choose_composer(args)
-    if not 2.0 <= args.voice_lead_ms <= 500.0:
-        raise UsageError("--voice-lead-ms must be 2..500")
-    if not args.voice_lead_ms <= args.voice_horizon_ms <= 1000.0:
+    if not (args.voice_lead_ms or ESTIMATED_LEAD_MS) <= args.voice_horizon_ms <= 1000.0:
         raise UsageError("--voice-horizon-ms must be at least --voice-lead-ms and at most "
                          "1000")
     if args.midi_file and args.score:

@@ -143,8 +143,9 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
         decoder = GrainDecoder(str(settings.model_path), table_samples(model),
                                model.grain_size // 2)
         if settings.voice is not None and settings.voice_model is not None:
-            voice = VoicePlayer(settings.voice, settings.voice_model,
-                                server.getSamplingRate())
+            voice = VoicePlayer(settings.voice, settings.voice_model, server.getSamplingRate(),
+                                f"{settings.jack_name}-voice-clock"
+                                if settings.audio == "jack" else None)
         if not decoder.wait_ready(cancelled=stop.is_raised) or (
                 voice is not None and not voice.wait_ready(cancelled=stop.is_raised)):
             log.info("stopped while starting")

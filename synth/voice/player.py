@@ -31,13 +31,16 @@ UNDERRUN_REPORT_SECONDS = 5.0
 
 
 class VoicePlayer:
-    def __init__(self, options: VoiceOptions, model: VoiceModelInfo, server_rate: int) -> None:
+    def __init__(self, options: VoiceOptions, model: VoiceModelInfo, server_rate: int,
+                 jack_clock_name: str | None = None) -> None:
+        """``jack_clock_name``: under JACK, the name of the worker's JACK client that reads
+        the cycle clock (:class:`synth.voice.read_clock.JackCycleClock`)."""
         self.rate = model.sample_rate
         self.ring = VoiceRing(ring_size(self.rate))
         self._settings = VoiceWorkerSettings(
             options=options, ring_name=self.ring.ring_name, clock_name=self.ring.clock_name,
-            ring_size=self.ring.size, lead_samples=round(options.lead_ms * self.rate / 1000),
-            horizon_samples=round(options.horizon_ms * self.rate / 1000))
+            ring_size=self.ring.size, horizon_samples=round(options.horizon_ms * self.rate / 1000),
+            jack_clock_name=jack_clock_name)
         self._table = pyo.SharedTable(f"/{self.ring.ring_name}", False, self.ring.size)
         self._phasor = pyo.Phasor(freq=self.rate / self.ring.size)
         self._volume = pyo.SigTo(DEFAULT_VOICE_VOLUME, SMOOTHING_SECONDS)

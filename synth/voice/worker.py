@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING
 from synth.composer.player import ComposeCommand, ComposeKind, ComposerPlayer
 from synth.contract.model_file import VoiceModelInfo
 from synth.voice.notes import DEFAULT_BEND, BendSettings, NoteEvent, event_from_message
+from synth.voice.read_clock import (
+    ESTIMATED_LEAD_MS,
+    JACK_LEAD_MS,
+    EstimatedReadClock,
+    JackCycleClock,
+    ReadClock,
+    ReadClockUnavailable,
+)
 from synth.voice.ring import WORKER_PID, VoiceRing
 from synth.voice.switching import SwitchVoice, VoiceLoader, VoiceSwitched
 from synth.voice.writer import VoiceWriter
@@ -35,7 +43,6 @@ PARENT_CHECK_SECONDS = 0.5
 SLOW_VOICE_FACTOR = 1.1  # below this, a fully busy voice cannot keep up
 
 
-DEFAULT_LEAD_MS = 12.0
 DEFAULT_HORIZON_MS = 80.0
 
 
@@ -44,7 +51,7 @@ class VoiceOptions:
     """What the performer chose for the voice (command-line options)."""
 
     model_path: str
-    lead_ms: float = DEFAULT_LEAD_MS
+    lead_ms: float | None = None  # None: ESTIMATED_LEAD_MS, or JACK_LEAD_MS under JACK
     horizon_ms: float = DEFAULT_HORIZON_MS
     midi_in: str | None = None
     midi_api: str | None = None
@@ -63,8 +70,8 @@ class VoiceWorkerSettings:
     ring_name: str
     clock_name: str
     ring_size: int
-    lead_samples: int
     horizon_samples: int
+    jack_clock_name: str | None = None  # under JACK: the read clock's client name
 
 
 def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
@@ -93,8 +100,8 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     _warn_if_slow(mixer, model)
     ring = VoiceRing(settings.ring_size, settings.ring_name, settings.clock_name)
     ring.clock[WORKER_PID] = mp.current_process().pid or 0
-    writer = VoiceWriter(mixer, ring, model.sample_rate, settings.lead_samples,
-                         settings.horizon_samples)
+    clock = _read_clock(settings, ring, model.sample_rate)
+    writer = VoiceWriter(mixer, ring, clock, model.sample_rate, settings.horizon_samples)
     results.put(WorkerReady(mp.current_process().pid or 0))
     loader = VoiceLoader(model.sample_rate, options.seed, options.bend)
     try:
@@ -102,7 +109,26 @@ def voice_worker_main(settings: VoiceWorkerSettings, commands: mp.Queue,
     finally:
         if midi is not None:
             midi.close()
+        clock.close()
         ring.close()
+
+
+def _read_clock(settings: VoiceWorkerSettings, ring: VoiceRing, rate: int) -> ReadClock:
+    """JACK's cycle clock under JACK, else the estimate (also when JACK refuses a client)."""
+    lead_ms = settings.options.lead_ms
+    if settings.jack_clock_name is not None:
+        try:
+            clock = JackCycleClock(ring, rate, (lead_ms or JACK_LEAD_MS) / 1000,
+                                   settings.jack_clock_name)
+        except ReadClockUnavailable as error:
+            log.warning("voice: cannot read JACK's cycle clock (%s); key presses are applied "
+                        "%g ms ahead of an estimated read head instead", error,
+                        lead_ms or ESTIMATED_LEAD_MS)
+        else:
+            log.debug("voice: input lands on JACK cycles at least %.1f ms away",
+                      lead_ms or JACK_LEAD_MS)
+            return clock
+    return EstimatedReadClock(ring, rate, round((lead_ms or ESTIMATED_LEAD_MS) * rate / 1000))
 
 
 def _warn_if_slow(mixer: VoiceMixer, model: VoiceModelInfo) -> None:
@@ -134,7 +160,7 @@ def _serve(writer: VoiceWriter, commands: mp.Queue, results: mp.Queue, midi: Mid
                 else:
                     writer.play(played)  # what came before it, in order
                     played = []
-                    writer.rewind()  # a command is input too: it starts at the lead point
+                    writer.rewind()  # a command is input too: it starts at the input position
                     if command.kind in (ComposeKind.PLAY, ComposeKind.STOP):
                         writer.withdraw_composed()
                     writer.apply(composer.handle(command, writer.write_index))
@@ -171,7 +197,7 @@ def _switched(writer: VoiceWriter, path: str, mixer: VoiceMixer,
               composer: ComposerPlayer | None) -> VoiceWriter:
     """A writer for the new voice, on the same ring, writing from the lead point on (what
     the old one wrote ahead is silence: nothing was sounding)."""
-    new = VoiceWriter(mixer, writer.ring, writer.rate, writer.lead, writer.horizon)
+    new = VoiceWriter(mixer, writer.ring, writer.clock, writer.rate, writer.horizon)
     new.allocator.sustain = writer.allocator.sustain
     if composer is not None:
         composer.follow_voice(new.allocator.trained_range)

@@ -1,12 +1,13 @@
 """Keeps the voice ring filled ahead of pyo's read head, and takes back what it wrote ahead
 when someone plays.
 
-Two distances from the read head matter. The *lead* is how soon a key press is heard: input
-takes effect ``lead`` after the read head. The *horizon* is how far the writer fills while
+Two distances from the read head matter. The *input position* is how soon a key press is
+heard: the read clock (:mod:`synth.voice.read_clock`) says where input can still take effect,
+a lead beyond the read head. The *horizon* is how far the writer fills while
 nothing new happens: a held chord is written well ahead, so a burst of late audio cycles
 (the JACK dummy driver runs two or three at once after a late one) reads sound that is
 already there. When input arrives, the writer restores the model and note state it had at
-the lead point (a snapshot is kept for every block written ahead), applies the input there,
+the input position (a snapshot is kept for every block written ahead), applies the input there,
 and writes on from that point. What it had written ahead stays in the ring until rewritten:
 if the read head gets there first it hears the note as it would have gone on, not silence.
 Events applied after that point (a composer's notes, earlier input) are applied again, in
@@ -21,6 +22,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from synth.voice.notes import NoteEvent, apply_event
+from synth.voice.read_clock import ReadClock
 from synth.voice.ring import LATE_SAMPLES, READ_INDEX, UNDERRUNS, VoiceRing
 
 if TYPE_CHECKING:
@@ -29,27 +31,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("deepnote.voice")
 
 
-MIN_BLOCK = 32  # samples: 2 ms at 16 kHz; a snapshot is kept per block written ahead
+MIN_BLOCK = 16  # samples: 1 ms at 16 kHz; a snapshot is kept per block written ahead
 
 
 def writer_block(frame_size: int) -> int:
-    """The writer's block: a multiple of the voice's frame (which keeps the tiers in step) of
-    at least MIN_BLOCK samples, so that a voice with a one-sample frame (the WaveNet) does not
-    keep a snapshot every two samples (it held 529 MB while running ahead)."""
-    return frame_size * max(2, -(-MIN_BLOCK // frame_size))
+    """The writer's block: a whole number of the voice's frames (which keeps the tiers in
+    step) and at least MIN_BLOCK samples, so that a voice with a one-sample frame (the
+    WaveNet) does not keep a snapshot every sample or two (it held 529 MB while running
+    ahead). Input lands on a block's first sample: the block is also the grain of latency."""
+    return frame_size * -(-MIN_BLOCK // frame_size)
 
 
 class VoiceWriter:
-    def __init__(self, mixer: VoiceMixer, ring: VoiceRing, rate: int, lead: int,
+    def __init__(self, mixer: VoiceMixer, ring: VoiceRing, clock: ReadClock, rate: int,
                  horizon: int) -> None:
         self.mixer = mixer
         self.allocator = mixer.allocator
         self.ring = ring
+        self.clock = clock
         self.rate = rate
         self.block = writer_block(self.allocator.frame_size)
-        self.lead = max(lead, self.block)
-        self.horizon = max(horizon, self.lead)
-        self.write_index = self._aligned(ring.estimated_read(rate) + self.lead)
+        self.horizon = max(horizon, self.block)
+        self.write_index = self._aligned(clock.input_position())
         self.rewinds = 0
         self._last_block_time = self._last_rewind_time = time.monotonic()
         self._snapshots: deque[tuple[int, MixerState]] = deque()  # state before each block
@@ -60,15 +63,17 @@ class VoiceWriter:
         return int(-(-index // self.block) * self.block)
 
     def play(self, events: list[NoteEvent]) -> None:
-        """Input from a player: heard ``lead`` after now, not after what was written ahead."""
+        """Input from a player: heard from the input position, not after what was written
+        ahead."""
         if events:
             self.rewind()
             self._replay_due()  # what was applied here before goes first, as it came
             self.apply(events)
 
     def rewind(self) -> None:
-        """Take back what was written beyond the lead point (the next input belongs there)."""
-        target = self._aligned(self.ring.estimated_read(self.rate) + self.lead)
+        """Take back what was written beyond the input position (the next input belongs
+        there)."""
+        target = self._aligned(self.clock.input_position())
         if target >= self.write_index:
             return
         while self._snapshots and self._snapshots[-1][0] > target:
@@ -87,7 +92,7 @@ class VoiceWriter:
 
     def withdraw_composed(self) -> None:
         """Forget the composer's events that a rewind took back: after a stop or a new start
-        at the lead point they never happened (played again, they would start notes that
+        at the input position they never happened (played again, they would start notes that
         nothing releases)."""
         self._replay = deque(entry for entry in self._replay if not entry[1].composed)
 
@@ -100,10 +105,9 @@ class VoiceWriter:
 
     def fill(self) -> bool:
         """Write one block if the ring is short of its horizon; False when nothing was due."""
-        # The estimate runs up to a pyo buffer ahead of what pyo has read (it extrapolates
-        # between the control loop's looks), so it decides when to write; only a position
-        # pyo has really read counts as an underrun.
-        read = self.ring.estimated_read(self.rate)
+        # The clock's read position runs up to a pyo buffer ahead of what pyo has read, so it
+        # decides when to write; only a position pyo has really read counts as an underrun.
+        read = self.clock.read_position()
         really_read = self.ring.clock[READ_INDEX]
         if self.write_index < really_read and self.allocator.sounding:
             self.ring.clock[UNDERRUNS] += 1
@@ -115,7 +119,7 @@ class VoiceWriter:
                       1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time),
                       really_read, read, self.write_index, len(self._snapshots))
         if self.write_index < read:
-            jumped_to = self._aligned(read + self.lead)
+            jumped_to = self._aligned(max(self.clock.input_position(), read))
             self.allocator.skip(jumped_to - self.write_index)
             self.write_index = jumped_to
             self._snapshots.clear()

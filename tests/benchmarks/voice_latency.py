@@ -32,12 +32,13 @@ HOLD_SECONDS = 0.6
 RELEASE_SECONDS = 0.9  # the counter cap (0.5 s) and some room
 
 
-def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float,
+def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None,
             rate: int, period: int, horizon_ms: float = 80.0) -> dict:
     server = JackServer(rate=rate, period=period)
     port = free_udp_port()
+    lead = ("--voice-lead-ms", str(lead_ms)) if lead_ms is not None else ()
     synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(voice), "--midi-api",
-                         "jack", "--midi-in", KEYS_PORT, "--voice-lead-ms", str(lead_ms),
+                         "jack", "--midi-in", KEYS_PORT, *lead,
                          "--voice-horizon-ms", str(horizon_ms))
     total = trials * 2 * (HOLD_SECONDS + RELEASE_SECONDS) + 10
     keyboard = JackKeyboard(server.name, capture_seconds=total)
@@ -70,6 +71,7 @@ def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float,
             underruns = ask_state(port)["/state/voice/underruns"][0] - before
             result[f"{voices}_voices"] = {
                 "notes": trials, "silent_notes": silent,
+                "latency_ms_min": float(np.min(latencies)) if latencies else None,
                 "latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
                 "latency_ms_p99": float(np.percentile(latencies, 99)) if latencies else None,
                 "latency_ms_max": float(np.max(latencies)) if latencies else None,
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--voice", type=Path, default=DEFAULT_VOICE)
     parser.add_argument("--trials", type=int, default=40)
     parser.add_argument("--threshold-db", type=float, default=-60.0)
-    parser.add_argument("--lead-ms", type=float, default=12.0)
+    parser.add_argument("--lead-ms", type=float,
+                        help="the synth's --voice-lead-ms (default: the synth's default)")
     parser.add_argument("--horizon-ms", type=float, default=80.0,
                         help="how far ahead held notes are written (12 = never ahead)")
     parser.add_argument("--rate", type=int, default=48000)

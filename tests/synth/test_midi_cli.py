@@ -52,7 +52,7 @@ def test_list_midi_shows_a_jack_midi_port() -> None:
          "--midi-in and --midi-control play live"),
     (("--no-voice", "--midi-in", "keys"), "--no-voice cannot be combined"),
     (("--voice", "missing-voice.pt"), "missing-voice.pt: no such voice model"),
-    (("--voice-lead-ms", "0.5"), "--voice-lead-ms must be 2..500"),
+    (("--voice-lead-ms", "0.5"), "argument --voice-lead-ms: 0.5 is outside 1..500"),
     (("--midi-api", "jack", "--midi-in", "keys", "--voice", str(DEFAULT_MODEL), "--audio",
       "jack"), "is a grains model, expected a voice model"),
 ])

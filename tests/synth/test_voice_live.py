@@ -56,6 +56,8 @@ def test_jack_midi_note_sounds_and_ends(playing) -> None:
     assert keyboard.level_db(t_off + 0.7, t_off + 1.0) < SILENT_DB
     assert synth.interrupt() == 0
     assert any("voice: " in line and "underruns" in line for line in synth.lines)
+    assert any("input lands on JACK cycles" in line for line in synth.lines), \
+        "the voice reads JACK's cycle clock"
 
 
 def test_bad_midi_is_ignored_and_a_lost_port_ends_its_notes(playing) -> None:

@@ -14,6 +14,7 @@ from synth.contract.model_file import read_voice_model
 from synth.contract.module_weights import load_module_weights
 from synth.voice.mixer import VoiceMixer
 from synth.voice.notes import NoteEvent, NoteKind
+from synth.voice.read_clock import EstimatedReadClock
 from synth.voice.ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
 from synth.voice.writer import VoiceWriter
 
@@ -25,7 +26,7 @@ def _writer(model, horizon: int) -> tuple[VoiceWriter, VoiceRing]:
     ring = VoiceRing(ring_size(RATE))
     ring.clock[READ_TIME] = 0.0  # no extrapolation: the read head is where the test says
     mixer = VoiceMixer(load_module_weights(model), read_voice_model(model), seed=0)
-    return VoiceWriter(mixer, ring, RATE, LEAD, horizon), ring
+    return VoiceWriter(mixer, ring, EstimatedReadClock(ring, RATE, LEAD), RATE, horizon), ring
 
 
 def _perform(writer: VoiceWriter, ring: VoiceRing,
@@ -142,9 +143,9 @@ def test_keys_inside_one_block_take_voices_in_order_and_log_once(tiny_voice_mode
 def test_the_block_is_a_multiple_of_the_frame_and_never_tiny():
     from synth.voice.writer import writer_block
 
-    assert writer_block(16) == 32  # the SampleRNN's, as before
-    assert writer_block(1) == 32  # the WaveNet's: was 2, a snapshot every two samples
-    assert writer_block(48) == 96 and writer_block(5) % 5 == 0 and writer_block(5) >= 32
+    assert writer_block(16) == 16  # the SampleRNN's: input lands within 1 ms
+    assert writer_block(1) == 16  # the WaveNet's: was 2, a snapshot every two samples
+    assert writer_block(48) == 48 and writer_block(5) == 20
 
 
 def test_a_composer_stop_leaves_no_note_that_was_written_ahead(tiny_voice_model):
