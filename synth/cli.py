@@ -191,9 +191,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.voice is not None and not args.voice.is_file():
         raise UsageError(f"{args.voice}: no such voice model")
     _choose_composer(args)
-    if not (args.voice_lead_ms or ESTIMATED_LEAD_MS) <= args.voice_horizon_ms <= 1000.0:
-        raise UsageError("--voice-horizon-ms must be at least --voice-lead-ms and at most "
-                         "1000")
+    lead_ms = args.voice_lead_ms or ESTIMATED_LEAD_MS
+    if not lead_ms <= args.voice_horizon_ms <= 1000.0:
+        raise UsageError(f"--voice-horizon-ms must be {lead_ms:g}..1000 (at least the "
+                         "voice's lead)")
     if args.midi_file and args.score:
         raise UsageError("--midi-file and --score render different instruments; pick one")
     if args.preset:

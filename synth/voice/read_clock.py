@@ -27,6 +27,9 @@ log = logging.getLogger("deepnote.voice")
 ESTIMATED_LEAD_MS = 12.0  # the read head extrapolated between the control loop's looks
 JACK_LEAD_MS = 2.0  # JACK's cycle clock: time to write the first blocks before the cycle
 TIE_WINDOW_SECONDS = 1.0
+LATE_STEP_MS = 1.0  # the lead grows by this each time the writer is late ...
+EASE_STEP_MS = 0.25  # ... and shrinks back by this after EASE_AFTER inputs on time
+EASE_AFTER = 50
 FRAME_COUNTER_RANGE = 1 << 32  # jack_nframes_t wraps after about a day at 48 kHz
 
 
@@ -44,6 +47,10 @@ class ReadClock(Protocol):
         """The earliest ring position where input that arrives now can be heard."""
         ...
 
+    def late(self) -> None:
+        """The writer fell behind the read head: input should land further ahead."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -59,6 +66,9 @@ class EstimatedReadClock:
     def input_position(self) -> float:
         return self.read_position() + self.lead
 
+    def late(self) -> None:
+        pass  # the lead is the performer's setting, with the estimate's error inside it
+
     def close(self) -> None:
         pass
 
@@ -71,6 +81,11 @@ class JackCycleClock:
     between JACK frames and ring positions) is the exact one, as a look is never taken
     before the position it reports was computed. Ties older than TIE_WINDOW_SECONDS are
     forgotten, so the clock follows pyo when a lost cycle or the phasor's rounding moves it.
+
+    The lead adapts as a network jitter buffer does: each time the writer is late (the
+    worker was short of CPU between a key press and the cycle it aimed at) it grows by
+    LATE_STEP_MS, up to ESTIMATED_LEAD_MS, and after EASE_AFTER inputs on time it shrinks by
+    EASE_STEP_MS, down to the lead asked for.
     """
 
     def __init__(self, ring: VoiceRing, rate: int, lead_seconds: float,
@@ -86,7 +101,8 @@ class JackCycleClock:
         self.ring = ring
         self.rate = rate
         self._jack_rate = float(self._client.samplerate)
-        self._lead_frames = lead_seconds * self._jack_rate
+        self._lead_floor = self._lead_frames = lead_seconds * self._jack_rate
+        self._inputs_on_time = 0
         self._fallback = EstimatedReadClock(ring, rate, round(lead_seconds * rate))
         self._ties: deque[tuple[float, float]] = deque()  # (when, frames - ring position)
         self._offset: float | None = None
@@ -108,7 +124,23 @@ class JackCycleClock:
         start = cycle_start + period
         while start - now < self._lead_frames:
             start += period
+        self._inputs_on_time += 1
+        if self._inputs_on_time >= EASE_AFTER and self._lead_frames > self._lead_floor:
+            self._inputs_on_time = 0
+            self._lead_frames = max(self._lead_floor,
+                                    self._lead_frames - EASE_STEP_MS / 1000 * self._jack_rate)
         return self._ring_position(start)
+
+    @property
+    def lead_ms(self) -> float:
+        return 1000 * self._lead_frames / self._jack_rate
+
+    def late(self) -> None:
+        self._inputs_on_time = 0
+        ceiling = max(self._lead_floor, ESTIMATED_LEAD_MS / 1000 * self._jack_rate)
+        self._lead_frames = min(ceiling, self._lead_frames + LATE_STEP_MS / 1000
+                                * self._jack_rate)
+        log.debug("voice: input now lands on cycles at least %.2f ms away", self.lead_ms)
 
     def close(self) -> None:
         self._client.close()

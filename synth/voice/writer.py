@@ -119,6 +119,8 @@ class VoiceWriter:
                       1000 * (now - self._last_block_time), 1000 * (now - self._last_rewind_time),
                       really_read, read, self.write_index, len(self._snapshots))
         if self.write_index < read:
+            if self.allocator.sounding:
+                self.clock.late()
             jumped_to = self._aligned(max(self.clock.input_position(), read))
             self.allocator.skip(jumped_to - self.write_index)
             self.write_index = jumped_to

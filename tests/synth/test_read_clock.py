@@ -12,7 +12,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from synth.voice.read_clock import EstimatedReadClock, JackCycleClock, ReadClockUnavailable
+from synth.voice.read_clock import (
+    EASE_AFTER,
+    EASE_STEP_MS,
+    ESTIMATED_LEAD_MS,
+    EstimatedReadClock,
+    JackCycleClock,
+    ReadClockUnavailable,
+)
 from synth.voice.ring import READ_INDEX, READ_TIME, VoiceRing, ring_size
 from tests.jack_harness import JackServer, tools_missing
 
@@ -120,3 +127,23 @@ def test_without_a_jack_server_the_clock_says_why(ring, monkeypatch) -> None:
     monkeypatch.setenv("JACK_DEFAULT_SERVER", "deepnote-no-such-server")
     with pytest.raises(ReadClockUnavailable):
         JackCycleClock(ring, RATE, 0.002, "test-clock")
+
+
+def test_the_lead_grows_when_the_writer_is_late_and_eases_back(server, ring) -> None:
+    clock = JackCycleClock(ring, RATE, 0.002, "test-clock")
+    try:
+        ring.clock[READ_TIME], ring.clock[READ_INDEX] = time.monotonic(), 0.0
+        for _ in range(3):
+            clock.late()
+        assert clock.lead_ms == pytest.approx(5.0)
+        for _ in range(2 * EASE_AFTER):
+            clock.input_position()
+        assert clock.lead_ms == pytest.approx(5.0 - 2 * EASE_STEP_MS)
+        for _ in range(100):
+            clock.late()
+        assert clock.lead_ms == pytest.approx(ESTIMATED_LEAD_MS), "never beyond the estimate's"
+        for _ in range(200 * EASE_AFTER):
+            clock.input_position()
+        assert clock.lead_ms == pytest.approx(2.0), "never below the lead asked for"
+    finally:
+        clock.close()

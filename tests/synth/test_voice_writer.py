@@ -172,3 +172,19 @@ def test_a_composer_stop_leaves_no_note_that_was_written_ahead(tiny_voice_model)
     assert np.abs(heard[:2000]).max() > 1e-3, "the composer's first note sounds"
     cap_samples = writer.allocator.counter_cap
     assert np.abs(heard[520 + LEAD + writer.block + cap_samples:]).max() == 0.0
+
+
+def test_a_writer_that_falls_behind_a_note_says_so_to_its_clock(tiny_voice_model):
+    writer, ring = _writer(tiny_voice_model, HORIZON)
+    lateness: list[float] = []
+    writer.clock.late = lambda: lateness.append(ring.clock[READ_INDEX])
+    try:
+        _perform(writer, ring, [(0, lambda w: None)], end=2000)  # silence: never late
+        assert lateness == []
+        writer.play([NoteEvent(NoteKind.ON, 41, 100)])
+        ring.clock[READ_INDEX] = writer.write_index + 500  # the worker starved for a while
+        writer.fill()
+        assert lateness == [ring.clock[READ_INDEX]]
+        assert writer.write_index >= ring.clock[READ_INDEX] + LEAD, "it jumps ahead"
+    finally:
+        ring.close()
