@@ -106,6 +106,9 @@ def test_eval_command_reports_voice_and_reference_side_by_side(tiny_voice_model,
     assert report["bars"]["synth/trained"]["played >= 95%"] is False
     assert report["velocity_check"]["reference"]["level_db"][0] < \
         report["velocity_check"]["reference"]["level_db"][2]
+    # two trained notes, two takes each, one seed: the voice's median over four a velocity
+    assert report["velocity_check"]["synth_takes_per_velocity"] == 4
+    assert "4 voice takes a velocity" in printed
     assert (out / "voice_report.png").stat().st_size > 20_000
 
 

@@ -12,7 +12,8 @@ Every semitone of a range is played three ways in one run, and each is measured 
 
 Notes fall in three groups: trained, held out (inside the trained span, never heard) and
 outside (beyond the trained span). Velocity is checked apart: three velocities on three
-notes, through the synth, against the reference's levels and brightness.
+notes, several takes and every seed, through the synth, against the reference's levels and
+brightness.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from synth.contract.model_file import VoiceModelInfo, read_voice_model
 from synth.contract.module_weights import load_module_weights
 from synth.files import atomic_write_text
 from synth.voice.midi_render import render_midi
-from synth.voicebank.open import open_voice_bank
+from synth.voicebank.open import open_model_bank
 from training.core.plots import plot_voice_report
 from training.grains.dataset import DatasetError
 from training.voice.dataset import (
@@ -150,7 +151,7 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
         middle = reference_clips.get((notes[len(notes) // 2], velocity))
         if middle is not None:
             clips["reference"] = middle
-        velocity_figures = _velocity_check(model_path, trained, slot, seeds[0], reference,
+        velocity_figures = _velocity_check(model_path, trained, slot, seeds, takes, reference,
                                            work)
     for figures in (f for path in PATHS for f in takes_by_path[path]):
         figures["group"] = group_of(figures["pitch"], trained)
@@ -213,9 +214,7 @@ def _bank_takes(model_path: Path, model: VoiceModelInfo, notes: list[int], veloc
     """``takes`` independent voices of one batch for every note, told the note directly."""
     rate, cap = model.sample_rate, model.counter_cap
     pitches = [p for p in notes for _ in range(takes)]
-    bank = open_voice_bank(load_module_weights(model_path), model.architecture, voices=len(pitches),
-                           tuning=model.pitch_tuning,
-                           seed=seed)
+    bank = open_model_bank(load_module_weights(model_path), model, len(pitches), seed=seed)
     tail = int(TAIL_SECONDS * rate) - cap
     condition = np.stack([note_condition(p, encode_velocity(velocity), hold, cap, tail)
                           for p in pitches])
@@ -275,26 +274,31 @@ def recorded_takes(folder: Path, notes: list[int], velocities: Sequence[int],
     return takes
 
 
-def _velocity_check(model_path: Path, trained: list[int], slot: _Slots, seed: int,
-                    reference: Reference | None, work: Path) -> dict[str, Any]:
-    """Level and brightness of three velocities on three trained notes, voice and reference."""
+def _velocity_check(model_path: Path, trained: list[int], slot: _Slots, seeds: Sequence[int],
+                    takes: int, reference: Reference | None, work: Path) -> dict[str, Any]:
+    """Level and brightness of three velocities on three trained notes, voice and reference:
+    the median over the notes, and for the voice over ``takes`` takes a note and every seed
+    (one take of a noisy voice can rank two close velocities either way)."""
     notes = sorted({trained[0], trained[len(trained) // 2], trained[-1]})
     keys = [(p, v) for p in notes for v in VELOCITIES]
-    played = {"synth": dict(_synth_takes(model_path, keys, slot, seed, work))}
+    played: dict[str, list[tuple[tuple[int, int], np.ndarray]]] = {"synth": [
+        take for seed in seeds
+        for take in _synth_takes(model_path, keys * takes, slot, seed, work)]}
     if reference:
         recorded = _reference_takes(reference, notes, VELOCITIES, slot, work)
         if len(recorded) == len(keys):  # recordings may lack some of these notes
-            played["reference"] = recorded
+            played["reference"] = list(recorded.items())
     hold = int(slot.hold_seconds * slot.rate)
-    result: dict[str, Any] = {"notes": notes, "velocities": list(VELOCITIES)}
+    result: dict[str, Any] = {"notes": notes, "velocities": list(VELOCITIES),
+                              "synth_takes_per_velocity": len(notes) * takes * len(seeds)}
     for path, clips in played.items():
-        measured = {key: measure_held_note(_held(clip, slot.rate, hold), slot.rate, key[0])
-                    for key, clip in clips.items()}
+        measured = [(velocity, measure_held_note(_held(clip, slot.rate, hold), slot.rate,
+                                                 pitch)) for (pitch, velocity), clip in clips]
         result[path] = {
-            "level_db": [float(np.median([measured[(p, v)].level_db for p in notes]))
-                         for v in VELOCITIES],
-            "centroid_hz": [float(np.median([measured[(p, v)].centroid_hz for p in notes]))
-                            for v in VELOCITIES]}
+            "level_db": [float(np.median([m.level_db for v, m in measured if v == velocity]))
+                         for velocity in VELOCITIES],
+            "centroid_hz": [float(np.median([m.centroid_hz for v, m in measured
+                                             if v == velocity])) for velocity in VELOCITIES]}
     return result
 
 
@@ -381,7 +385,8 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(f"{path:10}{group:10}{figures['takes']:>6}{cells}")
     velocity = report["velocity_check"]
     lines.append(f"velocity {'/'.join(str(v) for v in velocity['velocities'])} on notes "
-                 f"{', '.join(str(n) for n in velocity['notes'])}:")
+                 f"{', '.join(str(n) for n in velocity['notes'])} "
+                 f"({velocity.get('synth_takes_per_velocity', 3)} voice takes a velocity):")
     for path in ("synth", "reference"):
         if path in velocity:
             levels = " / ".join(f"{v:.1f}" for v in velocity[path]["level_db"])
