@@ -412,6 +412,10 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                         help="voice: measure how far each trained note plays from its pitch "
                              "(pyin, seeds apart from the evaluation's) and store the shift "
                              "of the pitch input that plays it in tune")
+    parser.add_argument("--post-filter", type=number(0.0, 1.0), default=0.0, metavar="GAIN",
+                        help="voice: the gain of the pitch post-filter the synth puts after "
+                             "the network (each sample averaged with those one to four periods "
+                             "back, weighted by powers of GAIN; 0: none)")
     args = parser.parse_args(argv)
 
     def export() -> int:
@@ -429,7 +433,7 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             from training.voice.export import export_voice_run
 
             metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset,
-                                        tune=args.tune)
+                                        tune=args.tune, post_filter=args.post_filter)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
             if "tuning_cents" in metadata:
@@ -440,8 +444,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                     print(f"  note {note}: {_cents(before)} untuned; told {shift:+.2f} "
                           f"semitones, {_cents(after)}")
             return 0
-        if args.tune:
-            raise UsageError("--tune is for voice runs")
+        if args.tune or args.post_filter:
+            raise UsageError("--tune and --post-filter are for voice runs")
         from training.grains.export import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)

@@ -97,6 +97,7 @@ class VoiceModelInfo:
     counter_cap: int
     trained_notes: list[int]
     pitch_tuning: list[tuple[float, float]]  # (note, semitones) the network is told to add
+    post_filter: float = 0.0  # the pitch post-filter's gain (synth.voicebank.postfilter)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,14 @@ def read_voice_model(path: str | Path) -> VoiceModelInfo:
         architecture=voice_architecture(metadata, str(path)), voices=int(metadata["voices"]),
         frame_size=int(metadata["frame_size"]), counter_cap=int(metadata["counter_cap"]),
         trained_notes=[int(note) for note in metadata["trained_notes"]],
-        pitch_tuning=_pitch_tuning(metadata.get("pitch_tuning", []), str(path)))
+        pitch_tuning=_pitch_tuning(metadata.get("pitch_tuning", []), str(path)),
+        post_filter=_post_filter(metadata.get("post_filter", 0.0), str(path)))
+
+
+def _post_filter(value: Any, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise ModelFileError(f"{source}: post_filter must be a gain in 0..1, not {value!r}")
+    return float(value)
 
 
 def _pitch_tuning(value: Any, source: str) -> list[tuple[float, float]]:

@@ -18,7 +18,7 @@ from synth.contract.conditioning import FEATURES, VELOCITY
 from synth.contract.model_file import VoiceModelInfo
 from synth.contract.module_weights import ModuleWeights
 from synth.voice.notes import DEFAULT_BEND, AllocatorState, BendSettings, VoiceAllocator
-from synth.voicebank.open import VoiceBank, open_voice_bank
+from synth.voicebank.open import VoiceBank, open_model_bank
 from synth.voicebank.state import BankState
 
 
@@ -36,8 +36,7 @@ class VoiceMixer:
         self._weights = weights
         self._model = model
         self._seed = seed
-        self.bank = open_voice_bank(weights, model.architecture, model.voices, seed=seed,
-                                    tuning=model.pitch_tuning)
+        self.bank = open_model_bank(weights, model, model.voices, seed=seed)
         self.allocator = VoiceAllocator(model.voices, model.counter_cap, model.frame_size,
                                         (min(notes), max(notes)), bend)
         self._transposed: dict[int, Resampled] = {}
@@ -83,9 +82,8 @@ class VoiceMixer:
             rate = self.allocator.slots[voice].rate
             if rate != 1.0:
                 self._transposed[voice] = Resampled(
-                    open_voice_bank(self._weights, self._model.architecture, 1,
-                                    seed=self._seed + 1 + voice,
-                                    tuning=self._model.pitch_tuning), rate)
+                    open_model_bank(self._weights, self._model, 1,
+                                    seed=self._seed + 1 + voice), rate)
         # The velocity column is the note's velocity while it sounds and 0 otherwise: each
         # voice's gain and its gate at once.
         gains = condition[:, :, 1].copy()

@@ -8,7 +8,9 @@ from typing import Protocol
 import numpy as np
 
 from synth.contract.conditioning import tune_pitch
+from synth.contract.model_file import VoiceModelInfo
 from synth.contract.module_weights import ModuleWeights
+from synth.voicebank.postfilter import PostFilteredBank
 from synth.voicebank.samplernn import FastVoiceBank
 from synth.voicebank.state import BankState
 from synth.voicebank.wavenet import FastWaveNetBank
@@ -51,9 +53,22 @@ class TunedBank:
 
 
 def open_voice_bank(weights: ModuleWeights, architecture: str, voices: int,
-                    seed: int = 0, tuning: Sequence[tuple[float, float]] = ()) -> VoiceBank:
+                    seed: int = 0, tuning: Sequence[tuple[float, float]] = (),
+                    post_filter: float = 0.0, sample_rate: int = 16000) -> VoiceBank:
     """The fast numpy bank that runs a voice file's network (its ``architecture``), tuned
-    when the file carries a pitch tuning."""
+    when the file carries a pitch tuning, post-filtered when it carries a post-filter gain
+    (:mod:`synth.voicebank.postfilter`)."""
     bank: VoiceBank = (FastWaveNetBank(weights, voices, seed=seed) if architecture == "wavenet"
                        else FastVoiceBank(weights, voices, seed=seed))
-    return TunedBank(bank, tuning) if tuning else bank
+    if tuning:
+        bank = TunedBank(bank, tuning)
+    if post_filter > 0.0:
+        bank = PostFilteredBank(bank, voices, sample_rate, post_filter)
+    return bank
+
+
+def open_model_bank(weights: ModuleWeights, model: VoiceModelInfo, voices: int,
+                    seed: int = 0) -> VoiceBank:
+    """The bank a voice file asks for: its architecture, tuning and post-filter."""
+    return open_voice_bank(weights, model.architecture, voices, seed, model.pitch_tuning,
+                           model.post_filter, model.sample_rate)
