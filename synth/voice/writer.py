@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("deepnote.voice")
 
 
-MIN_BLOCK = 16  # samples: 1 ms at 16 kHz; a snapshot is kept per block written ahead
+MIN_BLOCK = 32  # samples: 2 ms at 16 kHz; a snapshot is kept per block written ahead
+# (16 lands input 0.5 ms sooner on average, but costs the worker 40% more CPU a block)
 
 
 def writer_block(frame_size: int) -> int:

@@ -41,6 +41,7 @@ def test_shipped_voice_metadata() -> None:
     tuning = read_voice_model(DEFAULT_VOICE).pitch_tuning
     assert [note for note, _ in tuning] == metadata["trained_notes"]
     assert all(abs(shift) < 1.0 for _, shift in tuning), tuning
+    assert read_voice_model(DEFAULT_VOICE).post_filter == 1.0, "the pitch post-filter is on"
 
 
 def octave_ratio(voice: Path, low: int, tmp_path: Path, seed: int) -> float:

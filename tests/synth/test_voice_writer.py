@@ -143,9 +143,9 @@ def test_keys_inside_one_block_take_voices_in_order_and_log_once(tiny_voice_mode
 def test_the_block_is_a_multiple_of_the_frame_and_never_tiny():
     from synth.voice.writer import writer_block
 
-    assert writer_block(16) == 16  # the SampleRNN's: input lands within 1 ms
-    assert writer_block(1) == 16  # the WaveNet's: was 2, a snapshot every two samples
-    assert writer_block(48) == 48 and writer_block(5) == 20
+    assert writer_block(16) == 32  # the SampleRNN's: input lands within 2 ms
+    assert writer_block(1) == 32  # the WaveNet's: was 2, a snapshot every two samples
+    assert writer_block(48) == 48 and writer_block(5) == 35
 
 
 def test_a_composer_stop_leaves_no_note_that_was_written_ahead(tiny_voice_model):
