@@ -24,7 +24,7 @@ from synth.control.network_policy import PolicyError, check_listening_address, p
 from synth.control.presets import PresetError, PresetStore, default_preset_directory
 from synth.control.score import ScoreError, read_score
 from synth.files import OutputError, audio_format, replaceable_target
-from synth.interrupts import interrupts_deferred
+from synth.interrupts import StopFlag, interrupts_deferred
 from synth.shipped import DEFAULT_COMPOSER, DEFAULT_MODEL, DEFAULT_VOICE
 from synth.voice.notes import BendSettings
 from synth.voice.read_clock import ESTIMATED_LEAD_MS, JACK_LEAD_MS
@@ -276,6 +276,8 @@ def _bend_settings(args: argparse.Namespace) -> BendSettings:
 
 
 def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
+    stop = StopFlag()  # from here a Ctrl-C or SIGTERM only raises it: run_live answers it
+    stop.install()
     with interrupts_deferred():  # pyo's import loses a Ctrl-C otherwise
         from synth.live import AudioUnavailable, LiveSettings, run_live
     from synth.voice.worker import VoiceOptions
@@ -299,7 +301,7 @@ def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
         midi_api=args.midi_api, midi_map=args.midi_map,
         models_directory=_models_directory(args))
     try:
-        return run_live(settings, model)
+        return run_live(settings, model, stop)
     except AudioUnavailable as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2

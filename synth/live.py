@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import signal
 import socket
 import sys
 import time
@@ -24,6 +23,7 @@ from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
 from synth.grains.tables import table_samples
+from synth.interrupts import StopFlag
 from synth.midi_input import MidiError, MidiInput
 from synth.voice.player import VoicePlayer
 from synth.voice.worker import VoiceOptions
@@ -78,43 +78,18 @@ def check_output_device(audio: str, output_device: int | None) -> None:
                                "running JACK server, or --audio offline --render out.wav")
 
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-REASSERT_SECONDS = 0.1
-
-
-class _StopFlag:
-    """Raised by SIGINT/SIGTERM. :meth:`is_raised` also keeps the handler installed and the
-    signals unblocked in this thread: libraries that run in this process (libjack, the
-    multiprocessing machinery) mask or replace them for a while, and a stop sent then was
-    sometimes never seen (issue 17)."""
-
-    def __init__(self) -> None:
-        self.raised = False
-        self._next_check = 0.0
-
-    def __call__(self, signum: int, frame: object) -> None:
-        self.raised = True
-
-    def install(self) -> None:
-        for number in STOP_SIGNALS:
-            signal.signal(number, self)
-        if hasattr(signal, "pthread_sigmask"):
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-    def is_raised(self) -> bool:
-        now = time.monotonic()
-        if not self.raised and now >= self._next_check:
-            self._next_check = now + REASSERT_SECONDS
-            self.install()
-        return self.raised
-
-
-def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
+def run_live(settings: LiveSettings, model: GrainModelInfo, stop: StopFlag | None = None) -> int:
+    """Play until SIGINT/SIGTERM. ``stop``: the flag the caller installed before its own
+    start-up steps (a stop already raised ends the synth before it boots)."""
     check_output_device(settings.audio, settings.output_device)
     # From here on SIGINT/SIGTERM only raise a flag: a stop during start-up is seen between
     # steps (and while waiting for the workers), and everything started is closed.
-    stop = _StopFlag()
+    if stop is None:
+        stop = StopFlag()
     stop.install()
+    if stop.raised:
+        log.info("stopped while starting")
+        return 0
     server = pyo.Server(sr=settings.server_rate, nchnls=2, buffersize=settings.buffer_size,
                         audio=settings.audio, duplex=0, jackname=settings.jack_name)
     server.deactivateMidi()
@@ -202,7 +177,7 @@ def run_live(settings: LiveSettings, model: GrainModelInfo) -> int:
             voice.close()
 
 
-def _control_loop(stop: _StopFlag, listener: OscListener, settings: LiveSettings,
+def _control_loop(stop: StopFlag, listener: OscListener, settings: LiveSettings,
                   decoder: GrainDecoder, engine: GrainEngine, controller: Controller,
                   server: pyo.Server, voice: VoicePlayer | None,
                   oscquery: OscQueryServer | None, controls: MidiInput | None) -> None:
