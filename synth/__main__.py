@@ -6,19 +6,22 @@ import sys
 
 
 def run() -> None:
-    """A Ctrl-C while the modules load (before ``main`` can answer it) ends with one line.
-    SIGUSR1 prints every thread's stack (for a synth that seems stuck) and plays on."""
+    """From the first line, Ctrl-C and SIGTERM only raise a flag (no KeyboardInterrupt that a
+    library's bare except could eat while the modules load, and a SIGINT that the shell that
+    started us ignored is honoured from here on). SIGUSR1 prints every thread's stack (for a
+    synth that seems stuck) and plays on."""
+    from synth.interrupts import StopFlag
+
+    stop = StopFlag()
+    stop.install()
     if hasattr(signal, "SIGUSR1"):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    from synth.interrupts import interrupts_deferred
+    from synth.cli import main
 
-    try:
-        with interrupts_deferred():  # a library's bare except must not lose a Ctrl-C
-            from synth.cli import main
-    except KeyboardInterrupt:
+    if stop.raised:
         print("deepnote-synth: interrupted while starting", file=sys.stderr)
         sys.exit(130)
-    sys.exit(main())
+    sys.exit(main(stop=stop))
 
 
 if __name__ == "__main__":

@@ -123,11 +123,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, stop: StopFlag | None = None) -> int:
+    """``stop``: a flag the caller installed before anything loaded (``deepnote-synth``
+    does); the live synth keeps it, every other path hands Ctrl-C back to Python."""
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     logging.basicConfig(level=level, format="deepnote-synth: %(message)s")
+    live = args.audio != "offline" and not (args.osc_help or args.list_devices or args.list_midi)
+    if stop is not None and not live:
+        stop.uninstall()  # Ctrl-C raises KeyboardInterrupt again, SIGTERM ends the process
+        if stop.raised:
+            print("deepnote-synth: interrupted; nothing was written", file=sys.stderr)
+            return 130
     if args.osc_help:
         print(address_table_text())
         return 0
@@ -147,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  f"but the OSC table speaks {LATENT_DIM}")
         if args.audio == "offline":
             return _render(args, model)
-        return _play(args, model)
+        return _play(args, model, stop or StopFlag())
     except (ModelFileError, ScoreError, UsageError, PolicyError, MidiMapError) as error:
         print(f"deepnote-synth: error: {error}", file=sys.stderr)
         return 2
@@ -275,11 +283,9 @@ def _bend_settings(args: argparse.Namespace) -> BendSettings:
     return BendSettings(bend_range=args.bend_range, mpe=args.mpe)
 
 
-def _play(args: argparse.Namespace, model: GrainModelInfo) -> int:
-    stop = StopFlag()  # from here a Ctrl-C or SIGTERM only raises it: run_live answers it
-    stop.install()
-    with interrupts_deferred():  # pyo's import loses a Ctrl-C otherwise
-        from synth.live import AudioUnavailable, LiveSettings, run_live
+def _play(args: argparse.Namespace, model: GrainModelInfo, stop: StopFlag) -> int:
+    stop.install()  # from here a Ctrl-C or SIGTERM only raises it: run_live answers it
+    from synth.live import AudioUnavailable, LiveSettings, run_live
     from synth.voice.worker import VoiceOptions
 
     voice_options, voice_model = None, None

@@ -39,7 +39,8 @@ class StopFlag:
     signals unblocked in this thread: libraries that run in this process (libjack, the
     multiprocessing machinery) mask or replace them for a while, and a stop sent then was
     sometimes never seen (issue 17). The live synth installs it before its first start-up
-    step, so no KeyboardInterrupt is ever raised where a library's bare except could eat it."""
+    step, so no KeyboardInterrupt is ever raised where a library's bare except could eat it,
+    and a SIGINT that the parent ignored (a shell's background job) is honoured from then on."""
 
     def __init__(self) -> None:
         self.raised = False
@@ -53,6 +54,11 @@ class StopFlag:
             signal.signal(number, self)
         if hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+
+    def uninstall(self) -> None:
+        """Python's own handlers again: KeyboardInterrupt for SIGINT, the default for SIGTERM."""
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
     def is_raised(self) -> bool:
         now = time.monotonic()

@@ -1,8 +1,17 @@
+import signal
 from pathlib import Path
 
 import pytest
 
 from tests.audio_fixtures import copy_real_recordings, write_generated_files
+
+# The tests play a user at a terminal, where Ctrl-C reaches a program that has just started.
+# A CI runner or a shell that starts the suite as a background job ignores SIGINT, and every
+# process the tests start would inherit that: a SIGINT sent before a child's first line of
+# Python could never be seen (issue 17's lost stops). A handler, unlike an ignore, is reset
+# to the default across exec.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")

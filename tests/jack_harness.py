@@ -100,6 +100,11 @@ def _forget_stale_jack_servers() -> bool:
     return True
 
 
+def _ignore_sigint() -> None:
+    """As a shell starts a background job."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class SynthProcess:
     """``deepnote-synth --audio jack`` with its stderr collected line by line.
 
@@ -107,7 +112,7 @@ class SynthProcess:
     tests stay about grains; the voice tests name the voice they play."""
 
     def __init__(self, jack: JackServer, model: Path, port: int, *extra: str,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, sigint_ignored: bool = False) -> None:
         self.jack = jack
         self.lines: list[str] = []
         if "--voice" not in extra:
@@ -116,8 +121,15 @@ class SynthProcess:
             [sys.executable, "-m", "synth", "--model", str(model), "--audio", "jack",
              "--osc-port", str(port), "--jack-name", "deepnote", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env={**jack.env, **(env or {})}, cwd=REPO)
+            env={**jack.env, **(env or {})}, cwd=REPO,
+            preexec_fn=_ignore_sigint if sigint_ignored else None)
         threading.Thread(target=self._collect, daemon=True).start()
+
+    def catches(self, number: int) -> bool:
+        """Whether the process has a handler for signal ``number`` installed now."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:"))
+        return bool(int(caught.split()[1], 16) >> (number - 1) & 1)
 
     def _collect(self) -> None:
         assert self.process.stdout is not None
