@@ -6,6 +6,8 @@ import logging
 import multiprocessing as mp
 import os
 import queue
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +36,25 @@ def c_stderr_muted() -> Iterator[None]:
         os.dup2(saved, 2)
         os.close(saved)
         os.close(devnull)
+
+
+@contextmanager
+def sigint_ignored_by_children() -> Iterator[None]:
+    """Processes started inside begin with SIGINT ignored (exec keeps an ignore, and Python
+    then never raises KeyboardInterrupt): a Ctrl-C at a terminal reaches the whole process
+    group, and the synth stops its workers itself, so each would otherwise die printing a
+    traceback. SIGINT is blocked meanwhile, so one meant for the synth waits for its handler
+    instead of being dropped (Linux never drops a blocked signal)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
 
 @dataclass(frozen=True)
@@ -104,7 +125,8 @@ class WorkerProcess:
         queues = tuple(self.channels[name] for name in self._channel_names)
         self._process = self._context.Process(target=self._target, name=self._name,
                                               daemon=True, args=(*self._args, *queues))
-        self._process.start()
+        with sigint_ignored_by_children():
+            self._process.start()
 
     def retarget(self, args: tuple) -> None:
         """What the next restart passes to the target (a worker that switched its model

@@ -112,7 +112,8 @@ class SynthProcess:
     tests stay about grains; the voice tests name the voice they play."""
 
     def __init__(self, jack: JackServer, model: Path, port: int, *extra: str,
-                 env: dict[str, str] | None = None, sigint_ignored: bool = False) -> None:
+                 env: dict[str, str] | None = None, sigint_ignored: bool = False,
+                 own_process_group: bool = False) -> None:
         self.jack = jack
         self.lines: list[str] = []
         if "--voice" not in extra:
@@ -122,7 +123,8 @@ class SynthProcess:
              "--osc-port", str(port), "--jack-name", "deepnote", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env={**jack.env, **(env or {})}, cwd=REPO,
-            preexec_fn=_ignore_sigint if sigint_ignored else None)
+            preexec_fn=_ignore_sigint if sigint_ignored else None,
+            start_new_session=own_process_group)
         threading.Thread(target=self._collect, daemon=True).start()
 
     def catches(self, number: int) -> bool:

@@ -175,6 +175,22 @@ def test_sigint_fades_out_and_leaves_nothing_behind(jack, shipped_model):
     assert "deepnote:output_1" not in jack.ports()
 
 
+def test_ctrl_c_at_a_terminal_stops_everything_with_no_traceback(jack, shipped_model):
+    """A terminal's Ctrl-C goes to the whole process group: the workers too. They used to
+    die of it, each printing a KeyboardInterrupt traceback, while the synth stopped them."""
+    synth = SynthProcess(jack, shipped_model, free_udp_port(), "--voice", str(DEFAULT_VOICE),
+                         own_process_group=True)
+    synth.wait_for("playing")
+    children = _children(synth)
+    assert len(children) >= 3, "decoder, OSC listener and voice run in their own processes"
+    os.killpg(synth.process.pid, signal.SIGINT)
+    assert synth.process.wait(timeout=30) == 0
+    time.sleep(0.1)  # the last lines of output
+    assert not [line for line in synth.lines if "Traceback" in line or "KeyboardInterrupt"
+                in line], synth.lines[-20:]
+    assert not [pid for pid in children if _running(pid)]
+
+
 def _running(pid: str) -> bool:
     """Alive and not a zombie (an exited child waiting to be reaped by init)."""
     try:
