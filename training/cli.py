@@ -416,6 +416,10 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                         help="voice: the gain of the pitch post-filter the synth puts after "
                              "the network (each sample averaged with those one to four periods "
                              "back, weighted by powers of GAIN; 0: none)")
+    parser.add_argument("--low-cut", type=number(0.0, 1.0), default=0.0, metavar="RATIO",
+                        help="voice: a high-pass after the post-filter that follows the note, "
+                             "at RATIO times its fundamental (takes away the rumble the "
+                             "network samples below the note; 0: none)")
     args = parser.parse_args(argv)
 
     def export() -> int:
@@ -433,7 +437,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
             from training.voice.export import export_voice_run
 
             metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset,
-                                        tune=args.tune, post_filter=args.post_filter)
+                                        tune=args.tune, post_filter=args.post_filter,
+                                        low_cut=args.low_cut)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
             if "tuning_cents" in metadata:
@@ -444,8 +449,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                     print(f"  note {note}: {_cents(before)} untuned; told {shift:+.2f} "
                           f"semitones, {_cents(after)}")
             return 0
-        if args.tune or args.post_filter:
-            raise UsageError("--tune and --post-filter are for voice runs")
+        if args.tune or args.post_filter or args.low_cut:
+            raise UsageError("--tune, --post-filter and --low-cut are for voice runs")
         from training.grains.export import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)

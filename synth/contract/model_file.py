@@ -98,6 +98,7 @@ class VoiceModelInfo:
     trained_notes: list[int]
     pitch_tuning: list[tuple[float, float]]  # (note, semitones) the network is told to add
     post_filter: float = 0.0  # the pitch post-filter's gain (synth.voicebank.postfilter)
+    low_cut: float = 0.0  # its high-pass, as a fraction of the note's fundamental; 0: none
 
 
 @dataclass(frozen=True)
@@ -153,12 +154,15 @@ def read_voice_model(path: str | Path) -> VoiceModelInfo:
         frame_size=int(metadata["frame_size"]), counter_cap=int(metadata["counter_cap"]),
         trained_notes=[int(note) for note in metadata["trained_notes"]],
         pitch_tuning=_pitch_tuning(metadata.get("pitch_tuning", []), str(path)),
-        post_filter=_post_filter(metadata.get("post_filter", 0.0), str(path)))
+        post_filter=_fraction(metadata.get("post_filter", 0.0), str(path), "post_filter",
+                              "a gain"),
+        low_cut=_fraction(metadata.get("low_cut", 0.0), str(path), "low_cut",
+                          "a fraction of the fundamental"))
 
 
-def _post_filter(value: Any, source: str) -> float:
+def _fraction(value: Any, source: str, key: str, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-        raise ModelFileError(f"{source}: post_filter must be a gain in 0..1, not {value!r}")
+        raise ModelFileError(f"{source}: {key} must be {what} in 0..1, not {value!r}")
     return float(value)
 
 

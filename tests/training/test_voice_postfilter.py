@@ -1,6 +1,6 @@
-"""The pitch post-filter: a voice file can carry its gain; every playback path (the synth's
-mixer, the evaluation's bank) puts it after the network, and it keeps the harmonics of the
-asked pitch while taking out what lies between them."""
+"""The pitch post-filter: a voice file can carry its gain and low cut; every playback path
+(the synth's mixer, the evaluation's bank) puts them after the network; the filter keeps the
+harmonics of the asked pitch while taking out what lies between and below them."""
 
 import json
 import zipfile
@@ -71,14 +71,38 @@ def test_harmonics_pass_and_what_lies_between_them_is_taken_down(gain, between):
     assert _level_db(out[1, settled]) - _level_db(off[settled]) <= expected + 1.0
 
 
+@pytest.mark.parametrize("below", [0.25, 0.5])
+def test_the_low_cut_keeps_the_fundamental_and_takes_away_what_lies_below_it(below):
+    note, ratio = 45, 0.7
+    f0 = MIDDLE_C_HZ * 2 ** ((note - 60) / 12)
+    t = np.arange(RATE) / RATE
+    fundamental, rumble = np.sin(2 * np.pi * f0 * t), np.sin(2 * np.pi * below * f0 * t)
+    bank = PostFilteredBank(_Playback(np.stack([fundamental, rumble])), 2, RATE, 0.0, ratio)
+    condition = np.zeros((2, 32, 3), np.float32)
+    condition[:, :, 0] = encode_pitch(note)
+    out = np.concatenate([bank.generate(condition) for _ in range(RATE // 32)], axis=1)
+    settled = slice(RATE // 4, None)
+
+    def butterworth_db(ratio_to_cutoff: float) -> float:
+        return float(-10 * np.log10(1 + ratio_to_cutoff ** -4))
+
+    kept = _level_db(out[0, settled]) - _level_db(fundamental[settled])
+    assert kept == pytest.approx(butterworth_db(1 / ratio), abs=0.3)
+    assert kept > -1.0
+    cut = _level_db(out[1, settled]) - _level_db(rumble[settled])
+    assert cut == pytest.approx(butterworth_db(below / ratio), abs=1.0)
+    assert cut < -6
+
+
 def test_a_file_carries_the_gain_and_the_synth_and_the_evaluation_apply_it(
         tiny_voice_model, tmp_path):
     filtered = tmp_path / "filtered.pt"
     assert export_main([str(tiny_voice_model.parent / "run"), "--out", str(filtered),
-                        "--post-filter", "0.7"]) == 0
+                        "--post-filter", "0.7", "--low-cut", "0.6"]) == 0
     model = read_voice_model(filtered)
-    assert model.post_filter == 0.7
+    assert (model.post_filter, model.low_cut) == (0.7, 0.6)
     assert read_voice_model(tiny_voice_model).post_filter == 0.0
+    assert read_voice_model(tiny_voice_model).low_cut == 0.0
     weights = load_module_weights(filtered)
     assert isinstance(open_model_bank(weights, model, 2), PostFilteredBank)
     # The same network and seed, with and without the filter: the filtered mix is the
@@ -97,22 +121,27 @@ def test_a_file_carries_the_gain_and_the_synth_and_the_evaluation_apply_it(
     np.testing.assert_array_equal(ahead, again)
     heard_all = np.concatenate([*heard, again])
     assert np.abs(raw).max() > 1e-4 and not np.allclose(heard_all, raw, atol=1e-6)
-    reference = PostFilteredBank(_Playback(raw[None]), 1, model.sample_rate, 0.7)
+    reference = PostFilteredBank(_Playback(raw[None]), 1, model.sample_rate, 0.7, 0.6)
     condition = note_condition(model.trained_notes[0], 100 / 127, 640, model.counter_cap,
                                0)[None, :640]
     np.testing.assert_allclose(heard_all, reference.generate(condition)[0], atol=1e-5)
 
 
-@pytest.mark.parametrize("gain", [1.5, -0.1, "loud", True])
-def test_a_file_with_a_wrong_gain_is_refused_in_one_line(tiny_voice_model, tmp_path, gain):
+@pytest.mark.parametrize(("key", "value", "what"), [
+    ("post_filter", 1.5, "a gain"), ("post_filter", -0.1, "a gain"),
+    ("post_filter", "loud", "a gain"), ("post_filter", True, "a gain"),
+    ("low_cut", 2.0, "a fraction of the fundamental"),
+    ("low_cut", None, "a fraction of the fundamental")])
+def test_a_file_with_a_wrong_filter_is_refused_in_one_line(tiny_voice_model, tmp_path, key,
+                                                          value, what):
     broken = tmp_path / "broken.pt"
     with zipfile.ZipFile(tiny_voice_model) as source, zipfile.ZipFile(broken, "w") as target:
         for item in source.infolist():
             data = source.read(item)
             if item.filename.endswith(f"/extra/{METADATA_FILENAME}"):
-                data = json.dumps({**json.loads(data), "post_filter": gain}).encode()
+                data = json.dumps({**json.loads(data), key: value}).encode()
             target.writestr(item, data)
-    with pytest.raises(ModelFileError, match=r"post_filter must be a gain in 0\.\.1") as error:
+    with pytest.raises(ModelFileError, match=rf"{key} must be {what} in 0\.\.1") as error:
         read_voice_model(broken)
     assert "\n" not in str(error.value)
 
@@ -124,5 +153,5 @@ def test_post_filter_is_refused_for_a_grains_run(tmp_path: Path, capsys):
     assert export_main([str(run), "--out", str(tmp_path / "g.pt"), "--post-filter",
                         "0.5"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "deepnote-export: error: --tune and --post-filter are for voice runs")
+        "deepnote-export: error: --tune, --post-filter and --low-cut are for voice runs")
     assert not (tmp_path / "g.pt").exists()

@@ -174,12 +174,12 @@ class ScriptedVoice(nn.Module):
 
 def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
                      held_offset: float | None = None, tune: bool = False,
-                     post_filter: float = 0.0) -> dict[str, Any]:
+                     post_filter: float = 0.0, low_cut: float = 0.0) -> dict[str, Any]:
     """Write the voice file; ``held_offset`` (SampleRNN) defaults to playback_held_offset;
     ``tune`` measures the trained notes' intonation on the exported bank and stores the
     pitch-input shifts that correct it (``training.voice.tuning``); ``post_filter`` is the
-    gain of the pitch post-filter the synth puts after the network
-    (``synth.voicebank.postfilter``)."""
+    gain of the pitch post-filter the synth puts after the network and ``low_cut`` the
+    pitch-following high-pass after it (``synth.voicebank.postfilter``)."""
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
@@ -205,6 +205,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         "condition_features": list(FEATURES),
         "held_offset": held_offset,
         "post_filter": post_filter,
+        "low_cut": low_cut,
         "trained_notes": dataset.notes,
         "held_out_notes": list(model_config["held_out_notes"]),
         **provenance(config, state["step"]),
