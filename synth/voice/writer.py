@@ -39,7 +39,7 @@ def writer_block(frame_size: int) -> int:
     """The writer's block: a whole number of the voice's frames (which keeps the tiers in
     step) and at least MIN_BLOCK samples, so that a voice with a one-sample frame (the
     WaveNet) does not keep a snapshot every sample or two (it held 529 MB while running
-    ahead). Input lands on a block's first sample: the block is also the grain of latency."""
+    ahead)."""
     return frame_size * -(-MIN_BLOCK // frame_size)
 
 
@@ -51,7 +51,8 @@ class VoiceWriter:
         self.ring = ring
         self.clock = clock
         self.rate = rate
-        self.block = writer_block(self.allocator.frame_size)
+        self.frame = self.allocator.frame_size
+        self.block = writer_block(self.frame)
         self.horizon = max(horizon, self.block)
         self.write_index = self._aligned(clock.input_position())
         self.rewinds = 0
@@ -61,7 +62,10 @@ class VoiceWriter:
         self._replay: deque[tuple[int, NoteEvent]] = deque()  # to apply again, in order
 
     def _aligned(self, index: float) -> int:
-        return int(-(-index // self.block) * self.block)
+        """The first position on the voice's frame grid at or after ``index``: input lands
+        there, not on the next block (a JACK cycle starts anywhere on the block grid, and
+        waiting for a block cost up to 2 ms of latency)."""
+        return int(-(-index // self.frame) * self.frame)
 
     def play(self, events: list[NoteEvent]) -> None:
         """Input from a player: heard from the input position, not after what was written
@@ -90,6 +94,8 @@ class VoiceWriter:
         self.write_index = index
         self.rewinds += 1
         self._last_rewind_time = time.monotonic()
+        if target > index:  # the target lies inside the block: write up to it
+            self._write(target - index)
 
     def withdraw_composed(self) -> None:
         """Forget the composer's events that a rewind took back: after a stop or a new start
@@ -132,12 +138,15 @@ class VoiceWriter:
         self._forget_before(read)
         if self.write_index - read >= self.horizon:
             return False
-        self._replay_due()  # also keeps the state before this block
-        self.ring.write(self.write_index, self.mixer.next_block(self.block),
-                        clear_ahead=self.ring.size // 2)
-        self.write_index += self.block
-        self._last_block_time = time.monotonic()
+        self._write(self.block)
         return True
+
+    def _write(self, length: int) -> None:
+        self._replay_due()  # also keeps the state before this block
+        self.ring.write(self.write_index, self.mixer.next_block(length),
+                        clear_ahead=self.ring.size // 2)
+        self.write_index += length
+        self._last_block_time = time.monotonic()
 
     def _replay_due(self) -> None:
         """Apply again what a rewind took back and is due at the write index."""
