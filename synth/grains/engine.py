@@ -1,11 +1,15 @@
 """The pyo signal graph: two granulators that cross-fade between grain tables.
 
-The note voice's signal, when there is one, joins the mix before the output stage.
+The note voice's signal, when there is one, joins after the grains' limiter, at the ceiling:
+the limiter looks 4 ms ahead, which delays everything passing through it by as much, over a
+third of a played note's latency budget (issue 17).
 
 A new table is always written into the silent voice's table, never into the one a grain is
 reading; then the voices cross-fade. A table that arrives during a fade waits for it to end
 (only the newest waits). Every control is smoothed; the output goes through a DC blocker, a
 limiter and a hard ceiling at -1 dBFS, with a fade in at start and a fade out at stop.
+The voice passes a DC blocker and the ceiling, not the limiter: its notes come at velocity
+times the voice volume, well under the ceiling, and the ceiling still bounds the sum.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ CROSSFADE_SECONDS = 0.08
 SMOOTHING_SECONDS = 0.05
 FADE_IN_SECONDS = 0.3
 FADE_OUT_SECONDS = 0.25
+LIMITER_LOOKAHEAD_MS = 4.0  # the grains only: what passes the limiter is this much later
 
 
 @dataclass
@@ -79,13 +84,15 @@ class GrainEngine:
                 pos=position * self._spans[index], dur=self._dur, dev=0.0, pan=0.5, chnls=1,
                 mul=pyo.Sqrt(pyo.Clip(self._gains[index], 0.0, 1.0)) * self._overlap_gain))
         mix = pyo.Mix(self._voices, voices=1) * self._volume
-        if voice is not None:  # the note voice shares the limiter, ceiling and fades
-            mix = mix + voice
         self._dc_blocked = pyo.DCBlock(mix)
         self._limited = pyo.Compress(self._dc_blocked, thresh=-8, ratio=20, risetime=0.002,
-                                     falltime=0.15, lookahead=4.0, knee=0.4)
+                                     falltime=0.15, lookahead=LIMITER_LOOKAHEAD_MS, knee=0.4)
+        summed = self._limited
+        if voice is not None:  # the note voice shares the ceiling and the fades
+            self._voice_dc_blocked = pyo.DCBlock(voice)
+            summed = self._limited + self._voice_dc_blocked
         self._master = pyo.SigTo(0.0, FADE_IN_SECONDS)
-        self._ceiling = pyo.Clip(self._limited, -CEILING, CEILING, mul=self._master)
+        self._ceiling = pyo.Clip(summed, -CEILING, CEILING, mul=self._master)
         self.output = self._ceiling.mix(channels)
 
     def start(self) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from synth.voice.read_clock import (
-    EASE_AFTER,
+    EASE_SECONDS,
     EASE_STEP_MS,
     ESTIMATED_LEAD_MS,
     EstimatedReadClock,
@@ -130,20 +130,30 @@ def test_without_a_jack_server_the_clock_says_why(ring, monkeypatch) -> None:
 
 
 def test_the_lead_grows_when_the_writer_is_late_and_eases_back(server, ring) -> None:
-    clock = JackCycleClock(ring, RATE, 0.002, "test-clock")
+    now = [100.0]
+    clock = JackCycleClock(ring, RATE, 0.002, "test-clock", seconds=lambda: now[0])
     try:
         ring.clock[READ_TIME], ring.clock[READ_INDEX] = time.monotonic(), 0.0
         for _ in range(3):
             clock.late()
         assert clock.lead_ms == pytest.approx(5.0)
-        for _ in range(2 * EASE_AFTER):
+        for _ in range(200):  # inputs alone do not ease it: time without lateness does
             clock.input_position()
+        assert clock.lead_ms == pytest.approx(5.0)
+        now[0] += 2.5 * EASE_SECONDS
+        clock.input_position()
         assert clock.lead_ms == pytest.approx(5.0 - 2 * EASE_STEP_MS)
+        now[0] += 0.6 * EASE_SECONDS  # 3.1 periods since the last late write: one more step
+        clock.input_position()
+        assert clock.lead_ms == pytest.approx(5.0 - 3 * EASE_STEP_MS)
         for _ in range(100):
             clock.late()
         assert clock.lead_ms == pytest.approx(ESTIMATED_LEAD_MS), "never beyond the estimate's"
-        for _ in range(200 * EASE_AFTER):
-            clock.input_position()
+        now[0] += 0.9 * EASE_SECONDS
+        clock.input_position()
+        assert clock.lead_ms == pytest.approx(ESTIMATED_LEAD_MS), "a late write restarts the wait"
+        now[0] += 1000 * EASE_SECONDS
+        clock.input_position()
         assert clock.lead_ms == pytest.approx(2.0), "never below the lead asked for"
     finally:
         clock.close()
