@@ -80,14 +80,13 @@ class PostFilteredBank:
 
 
 @numba.njit(cache=True, nogil=True)
-def low_cut_coefficients(cutoff_ratio: float, period: float) -> tuple[float, float, float]:
+def _low_cut_coefficients(cutoff_ratio: float, period: float) -> tuple[float, float, float]:
     """(b0, a1, a2) of the Butterworth high-pass at ``cutoff_ratio`` times the fundamental
     of a ``period`` samples long (the audio EQ cookbook's, normalised; b1 = -2 b0, b2 = b0)."""
     w0 = 2.0 * np.pi * min(cutoff_ratio / period, 0.45)
     cos, alpha = np.cos(w0), np.sin(w0) / np.sqrt(2.0)
     a0 = 1.0 + alpha
     return (1.0 + cos) / 2.0 / a0, -2.0 * cos / a0, (1.0 - alpha) / a0
-
 
 
 @numba.njit(cache=True, nogil=True)
@@ -126,7 +125,7 @@ def _cut_below(audio: np.ndarray, period: np.ndarray, ratio: float, state: np.nd
         mean_period = 0.0
         for n in range(length):
             mean_period += period[voice, n]
-        b0, a1, a2 = low_cut_coefficients(ratio, mean_period / length)
+        b0, a1, a2 = _low_cut_coefficients(ratio, mean_period / length)
         s1, s2 = state[voice, 0], state[voice, 1]
         for n in range(length):
             x = float(audio[voice, n])
