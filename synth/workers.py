@@ -16,6 +16,9 @@ from dataclasses import dataclass
 log = logging.getLogger("deepnote.workers")
 
 RESTART_BACKOFF_SECONDS = 2.0  # a worker that cannot start must not be respawned in a loop
+# Read by OpenBLAS and OpenMP when a worker imports numpy, scipy or torch: one thread each,
+# so a worker's matrix products never take every core from the audio thread.
+MATHS_THREADS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def parent_is_gone() -> bool:
@@ -55,6 +58,20 @@ def sigint_ignored_by_children() -> Iterator[None]:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextmanager
+def single_threaded_maths_in_children() -> Iterator[None]:
+    """Processes started inside run their numerical libraries on one thread, unless the
+    environment already says how many."""
+    added = [name for name in MATHS_THREADS_VARIABLES if name not in os.environ]
+    for name in added:
+        os.environ[name] = "1"
+    try:
+        yield
+    finally:
+        for name in added:
+            os.environ.pop(name, None)
 
 
 @dataclass(frozen=True)
@@ -125,7 +142,7 @@ class WorkerProcess:
         queues = tuple(self.channels[name] for name in self._channel_names)
         self._process = self._context.Process(target=self._target, name=self._name,
                                               daemon=True, args=(*self._args, *queues))
-        with sigint_ignored_by_children():
+        with sigint_ignored_by_children(), single_threaded_maths_in_children():
             self._process.start()
 
     def retarget(self, args: tuple) -> None:

@@ -2,10 +2,10 @@
 
 Voice and composer files carry, beside their TorchScript program, the module's state
 (``state_dict``) and the attributes the synth's numpy banks read, as an extra file
-``weights.npz``. The voice worker reads that and never imports torch: torch is about 150 MB
-of the worker's memory, and the worker runs the networks in numpy and numba anyway. A file
-exported before the weights were carried is read through torch instead
-(:func:`load_module_weights`).
+``weights.npz``; grain files carry their decoder's half. The voice worker and the decoding
+worker read that and never import torch: torch is about 150 MB of a worker's memory, and
+the networks run in numpy (and numba) anyway. A file exported before the weights were
+carried is read through torch instead (:func:`load_module_weights`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,12 @@ from synth.contract.model_file import ModelFileError
 
 WEIGHTS_FILENAME = "weights.npz"
 ATTRIBUTES_KEY = "__attributes__"
-# The scripted modules' attributes the numpy banks and the composer read (those a module has).
+# The scripted modules' attributes the numpy banks, the composer and the grain decoder read
+# (those a module has).
 BANK_ATTRIBUTES = ("top_frame", "bottom_frame", "dim", "held_offset", "silence", "period_taps",
-                   "sample_rate", "dilations", "channels", "pitches", "steps_per_bar")
+                   "sample_rate", "dilations", "channels", "pitches", "steps_per_bar",
+                   "grain_size", "latent_dim", "level_dims", "level_floor_db", "level_centre_db",
+                   "level_unit_db")
 
 
 class ModuleWeights:
@@ -61,6 +64,7 @@ def read_module_weights(path: str | Path) -> ModuleWeights | None:
             names = [n for n in archive.namelist() if n.endswith(f"/extra/{WEIGHTS_FILENAME}")]
             if not names:
                 return None
+            _check_program(archive, names[0].split("/")[0], path)
             raw = archive.read(names[0])
         with np.load(io.BytesIO(raw), allow_pickle=False) as stored:
             arrays = {name: stored[name] for name in stored.files if name != ATTRIBUTES_KEY}
@@ -68,6 +72,16 @@ def read_module_weights(path: str | Path) -> ModuleWeights | None:
     except (zipfile.BadZipFile, OSError, ValueError, KeyError) as error:
         raise ModelFileError(f"{path}: unreadable {WEIGHTS_FILENAME} ({error})") from error
     return ModuleWeights(arrays, attributes)
+
+
+def _check_program(archive: zipfile.ZipFile, root: str, path: str | Path) -> None:
+    """A file whose weights can be read but whose TorchScript program cannot be loaded is
+    broken (nn~ cannot load it); refuse it here too, although no TorchScript is run."""
+    if f"{root}/data.pkl" not in archive.namelist():
+        raise ModelFileError(f"{path}: TorchScript cannot load it (no {root}/data.pkl)")
+    damaged = archive.testzip()
+    if damaged is not None:
+        raise ModelFileError(f"{path}: TorchScript cannot load it ({damaged} is damaged)")
 
 
 def load_module_weights(path: str | Path) -> ModuleWeights:

@@ -37,9 +37,11 @@ def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
     return model
 
 
-def module_weights(module: torch.nn.Module) -> ModuleWeights:
-    """A (scripted) module's state as numpy arrays, with the attributes the numpy banks read."""
-    arrays = {name: value.detach().cpu().numpy() for name, value in module.state_dict().items()}
+def module_weights(module: torch.nn.Module, prefix: str = "") -> ModuleWeights:
+    """A (scripted) module's state as numpy arrays (the entries whose names start with
+    ``prefix``), with the attributes the numpy banks read."""
+    arrays = {name: value.detach().cpu().numpy() for name, value in module.state_dict().items()
+              if name.startswith(prefix)}
     attributes = {}
     for name in BANK_ATTRIBUTES:
         if hasattr(module, name):

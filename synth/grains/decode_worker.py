@@ -1,9 +1,14 @@
-"""The grain-decoding worker: a separate process that owns torch, never the audio process.
+"""The grain-decoding worker: a separate process that runs the decoder, never the audio process.
 
 Requests carry latents; the worker decodes them in one batch, overlap-adds the grains into a
 table and writes it into a free shared-memory slot. The audio process copies the slot into a
 pyo table and hands the slot back. Only the newest waiting request is decoded: a performer
 sweeping a slider wants where the slider is now, not every place it passed.
+
+A level-shape grain file carries its decoder's weights as numpy arrays, and the worker runs
+it in numpy (:mod:`synth.grains.level_shape_decoder`) without importing torch; any other
+grain file (the convolutional VAE, a file exported before the weights were carried) is run
+by TorchScript.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.shared_memory import SharedMemory
 
@@ -22,6 +28,8 @@ from synth.workers import WorkerFailed, WorkerReady, parent_is_gone
 log = logging.getLogger("deepnote.worker")
 
 SLOTS = 3
+
+GrainDecode = Callable[[np.ndarray], np.ndarray]  # latents [grains, latent] -> grains
 
 
 @dataclass(frozen=True)
@@ -60,14 +68,10 @@ def worker_main(
     free_slots: mp.Queue,
 ) -> None:
     """Entry point of the worker process."""
-    import torch
-
     from synth.contract.model_file import ModelFileError
-    from synth.contract.torchscript import load_torchscript
 
-    torch.set_num_threads(1)
     try:
-        model = load_torchscript(model_path)
+        decode = open_grain_decoder(model_path)
     except ModelFileError as error:
         results.put(WorkerFailed(str(error)))
         return
@@ -81,7 +85,7 @@ def worker_main(
             load, request = _newest(requests)
             if load is not None:
                 try:
-                    model = load_torchscript(load.path)
+                    decode = open_grain_decoder(load.path)
                     results.put(ModelLoaded(load.path))
                 except ModelFileError as error:
                     results.put(ModelLoaded(load.path, str(error)))
@@ -89,9 +93,7 @@ def worker_main(
                 if load is None:
                     break
                 continue
-            with torch.inference_mode():
-                grains = model.decode_grains(torch.from_numpy(
-                    np.ascontiguousarray(request.latents, dtype=np.float32))).numpy()
+            grains = decode(request.latents)
             table = normalise_level(safe_table(overlap_add(grains, hop)))[:slot_samples]
             slot = free_slots.get()
             slots[slot, : len(table)] = table
@@ -99,6 +101,35 @@ def worker_main(
     finally:
         del slots
         memory.close()
+
+
+def open_grain_decoder(path: str) -> GrainDecode:
+    """The decoder of a grain file: in numpy when the file carries a level-shape decoder's
+    weights, else through TorchScript (one thread, so a core stays free for the audio);
+    ModelFileError if neither can read it."""
+    from synth.contract.module_weights import read_module_weights
+    from synth.grains.level_shape_decoder import LevelShapeDecoder
+
+    weights = read_module_weights(path)
+    if weights is not None and LevelShapeDecoder.reads(weights):
+        return LevelShapeDecoder(weights).decode_grains
+    return _torchscript_decoder(path)
+
+
+def _torchscript_decoder(path: str) -> GrainDecode:
+    import torch
+
+    from synth.contract.torchscript import load_torchscript
+
+    torch.set_num_threads(1)
+    model = load_torchscript(path)
+
+    def decode(latents: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model.decode_grains(torch.from_numpy(
+                np.ascontiguousarray(latents, dtype=np.float32))).numpy()
+
+    return decode
 
 
 def _newest(requests: mp.Queue) -> tuple[LoadModel | None, DecodeRequest | None]:

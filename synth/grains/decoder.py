@@ -126,7 +126,7 @@ class GrainDecoder:
     def ensure_alive(self) -> bool:
         """Restart a dead worker and queue again the request it had not finished.
 
-        The restart does not wait for the new worker to load torch (seconds): the caller
+        The restart does not wait for the new worker to load its model: the caller
         keeps serving controls meanwhile, and the queued request is decoded once it is up.
         Returns True if it restarted the worker.
         """

@@ -2,6 +2,7 @@ import json
 import shutil
 import zipfile
 
+import numpy as np
 import pytest
 import torch
 
@@ -153,3 +154,22 @@ def test_corrupt_torchscript_is_refused_on_load(exported, tmp_path):
     with pytest.raises(ModelFileError, match="TorchScript cannot load it"):
         load_torchscript(target)  # ... but the model is not
 
+
+
+def test_an_exported_grain_file_carries_its_decoder_for_the_torch_free_worker(exported):
+    from synth.contract.module_weights import read_module_weights
+    from synth.grains.decode_worker import open_grain_decoder
+
+    path = exported / "grains.pt"
+    weights = read_module_weights(path)
+    assert weights is not None and weights.level_dims == 1
+    scripted = load_torchscript(path)
+    decoder_state = {name for name in scripted.state_dict() if name.startswith("vae.decoder")}
+    assert set(weights.state_dict()) == decoder_state, "the decoder's half, all of it"
+    latents = torch.randn(32, 16, generator=torch.Generator().manual_seed(1))
+    latents[:, 0] = torch.linspace(-4.5, 2.0, 32)
+    with torch.inference_mode():
+        expected = scripted.decode_grains(latents).numpy()
+    decoded = open_grain_decoder(str(path))(latents.numpy())
+    assert abs(expected).max() > 0.01
+    np.testing.assert_allclose(decoded, expected, atol=2e-5, rtol=0)

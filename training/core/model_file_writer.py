@@ -38,13 +38,14 @@ SameOutput = Callable[[torch.jit.ScriptModule, torch.jit.ScriptModule, dict[str,
 
 def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
                      check: ContractCheck, same_output: SameOutput,
-                     carry_weights: bool = False) -> None:
+                     carry_weights: bool = False, carried_prefix: str = "") -> None:
     """Script, validate, save beside ``out``, reload and check, then rename into place.
 
     ``check`` raises ExportError when a scripted model breaks its kind's contract;
     ``same_output`` tells whether the reloaded file computes what the exported model does;
     ``carry_weights`` also stores the weights as numpy arrays (synth.contract.module_weights),
-    for the voice worker, which runs without torch.
+    for the workers that run without torch; only the state whose names start with
+    ``carried_prefix`` (the grain decoder's half of a VAE, say).
     """
     validate_metadata(metadata, source="export")
     model.eval()
@@ -53,7 +54,7 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
     check(scripted, metadata)
     extra: dict[str, str | bytes] = {METADATA_FILENAME: metadata_json(metadata)}
     if carry_weights:
-        extra[WEIGHTS_FILENAME] = module_weights(scripted).npz_bytes()
+        extra[WEIGHTS_FILENAME] = module_weights(scripted, carried_prefix).npz_bytes()
 
     def save(file: BinaryIO) -> None:
         with torchscript_warnings_silenced():
@@ -65,7 +66,8 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
             raise ExportError("the reloaded model computes something else than the exported one")
         if read_metadata(path) != metadata:
             raise ExportError("metadata did not survive the round trip")
-        if carry_weights and not _same_weights(read_module_weights(path), reloaded):
+        if carry_weights and not _same_weights(read_module_weights(path), reloaded,
+                                               carried_prefix):
             raise ExportError("the numpy weights in the file are not the module's")
         check(reloaded, metadata)
 
@@ -75,10 +77,12 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
         raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
 
 
-def _same_weights(carried: ModuleWeights | None, scripted: torch.jit.ScriptModule) -> bool:
+def _same_weights(carried: ModuleWeights | None, scripted: torch.jit.ScriptModule,
+                  prefix: str) -> bool:
     if carried is None:
         return False
-    reference = scripted.state_dict()
+    reference = {name: value for name, value in scripted.state_dict().items()
+                 if name.startswith(prefix)}
     arrays = carried.state_dict()
     return arrays.keys() == reference.keys() and all(
         np.array_equal(arrays[name], value.numpy()) for name, value in reference.items())

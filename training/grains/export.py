@@ -18,12 +18,14 @@ from synth.contract.model_file import (
 from training.core.model_file_writer import ExportError, write_model_file
 from training.core.run_folder import provenance, read_run_config
 from training.grains.dataset import GrainDataset
+from training.grains.level_shape import LevelShapeVAE
 from training.grains.presets import GrainModel
 from training.grains.run import load_trained_run
 from training.grains.timbre import timbre_axes
 
 NN_TILDE_TEST_LENGTH = 8192
 QUANTILE_LEVELS = 101  # 0%, 1%, ..., 100%
+DECODER_PREFIX = "vae.decoder"  # the state the decoding worker needs, carried as numpy arrays
 
 
 class ScriptedGrainModel(nn.Module):
@@ -40,6 +42,12 @@ class ScriptedGrainModel(nn.Module):
         self.vae = vae
         self.grain_size = vae.grain_size
         self.latent_dim = vae.latent_dim
+        # What the synth's numpy decoder reads, with the decoder's weights the file carries
+        # (synth/grains/level_shape_decoder.py).
+        self.level_dims = vae.level_dims
+        if isinstance(vae, LevelShapeVAE):
+            self.level_floor_db, self.level_centre_db, self.level_unit_db = (
+                vae.floor_db, vae.centre_db, vae.unit_db)
         grain, latent = vae.grain_size, vae.latent_dim
         self.register_buffer("encode_params", torch.tensor([1, 1, latent, grain]))
         self.register_buffer("decode_params", torch.tensor([latent, grain, 1, 1]))
@@ -89,7 +97,8 @@ def export_grain_run(run_dir: Path, out: Path) -> dict[str, Any]:
     metadata = grain_metadata(run.vae, run.dataset, run.config,
                               trained_steps=int(run.state["step"]))
     write_model_file(ScriptedGrainModel(run.vae), metadata, out, check=check_contract,
-                     same_output=_same_decodes)
+                     same_output=_same_decodes, carry_weights=True,
+                     carried_prefix=DECODER_PREFIX)
     return metadata
 
 
