@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -20,10 +21,30 @@ import soundfile
 
 CEILING = 10 ** (-1 / 20)  # -1 dBFS
 REPO = Path(__file__).resolve().parents[1]
+CONTROL_CLIENT = "control"  # a metronome in C beside the synth: what the machine alone causes
+XRUN_LINE = re.compile(r"JackEngine::XRun: client = (.+) was not finished")
 
 
 def tools_missing() -> list[str]:
-    return [tool for tool in ("jackd", "jack_rec", "jack_lsp") if shutil.which(tool) is None]
+    return [tool for tool in ("jackd", "jack_rec", "jack_lsp", "jack_metro")
+            if shutil.which(tool) is None]
+
+
+def xrun_events(log_lines: list[str]) -> list[set[str]]:
+    """The clients each xrun left unfinished, one set per xrun, from jackd's log. JACK logs
+    a line per unfinished client in ascending client number, one xrun after another: a
+    client named twice begins the next xrun, and so does the control client, which has the
+    lowest number when it was started first."""
+    events: list[set[str]] = []
+    for line in log_lines:
+        match = XRUN_LINE.search(line)
+        if match is None:
+            continue
+        client = match.group(1)
+        if not events or client in events[-1] or client == CONTROL_CLIENT:
+            events.append(set())
+        events[-1].add(client)
+    return events
 
 
 class JackServer:
@@ -72,7 +93,30 @@ class JackServer:
     def xruns(self, client: str) -> int:
         return sum(f"client = {client} was not finished" in line for line in self.log_lines)
 
+    def start_control_client(self) -> None:
+        """A C client doing next to nothing (``jack_metro``), started before any other, so
+        that an xrun it shares is the machine's (a stalled server thread), not the synth's."""
+        self._control = subprocess.Popen(
+            ["jack_metro", "-n", CONTROL_CLIENT, "-b", "60"], env=self.env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not any(port.startswith(f"{CONTROL_CLIENT}:") for port in self.ports()):
+            if time.monotonic() > deadline or self._control.poll() is not None:
+                raise RuntimeError("jack_metro did not start")
+            time.sleep(0.1)
+
+    def app_xruns(self, client: str) -> tuple[int, int]:
+        """(xruns ``client`` alone caused: the control client finished; xruns the machine
+        caused: the control client did not finish either) so far."""
+        events = [event for event in xrun_events(self.log_lines) if client in event]
+        machine = sum(CONTROL_CLIENT in event for event in events)
+        return len(events) - machine, machine
+
     def stop(self) -> None:
+        control = getattr(self, "_control", None)
+        if control is not None and control.poll() is None:
+            control.terminate()
+            control.wait(timeout=5)
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:

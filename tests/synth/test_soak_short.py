@@ -21,3 +21,19 @@ def test_short_soak_plays_grains_and_chords_within_the_ceiling(tiny_voice_model)
     assert result["peak_within_ceiling"], result["output_peak_dbfs"]
     assert result["output_peak_dbfs"] > -60, "the performance was heard"
     assert result["rss_kib_start"] > 0 and result["rss_kib_end"] > 0
+
+
+def test_xruns_the_control_client_shares_are_the_machines():
+    from tests.jack_harness import xrun_events
+
+    def line(client: str) -> str:
+        return f"JackEngine::XRun: client = {client} was not finished, state = Triggered"
+
+    log = [line("control"), line("deepnote"), line("deepnote-keys"),  # the machine stalled
+           "JackAudioDriver::ProcessGraphAsyncMaster: Process error",
+           line("deepnote"), line("deepnote-keys"),  # the synth was late
+           line("deepnote"),  # and again, right after
+           line("control"), line("deepnote")]  # the machine, right after the synth
+    assert xrun_events(log) == [{"control", "deepnote", "deepnote-keys"},
+                                {"deepnote", "deepnote-keys"}, {"deepnote"},
+                                {"control", "deepnote"}]
