@@ -55,6 +55,7 @@ class JackServer:
         self.env = {**os.environ, "JACK_DEFAULT_SERVER": self.name,
                     "JACK_NO_AUDIO_RESERVATION": "1"}
         self.log_lines: list[str] = []
+        self._control: subprocess.Popen | None = None
         if self._start(rate, period):
             return
         if any("Too many servers already active" in line for line in self.log_lines) and \
@@ -113,10 +114,9 @@ class JackServer:
         return len(events) - machine, machine
 
     def stop(self) -> None:
-        control = getattr(self, "_control", None)
-        if control is not None and control.poll() is None:
-            control.terminate()
-            control.wait(timeout=5)
+        if self._control is not None and self._control.poll() is None:
+            self._control.terminate()
+            self._control.wait(timeout=5)
         if self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
             try:

@@ -27,8 +27,7 @@ ATTRIBUTES_KEY = "__attributes__"
 # (those a module has).
 BANK_ATTRIBUTES = ("top_frame", "bottom_frame", "dim", "held_offset", "silence", "period_taps",
                    "sample_rate", "dilations", "channels", "pitches", "steps_per_bar",
-                   "grain_size", "latent_dim", "level_dims", "level_floor_db", "level_centre_db",
-                   "level_unit_db")
+                   "level_dims", "level_floor_db", "level_centre_db", "level_unit_db")
 
 
 class ModuleWeights:

@@ -113,10 +113,11 @@ def open_grain_decoder(path: str) -> GrainDecode:
     weights = read_module_weights(path)
     if weights is not None and LevelShapeDecoder.reads(weights):
         return LevelShapeDecoder(weights).decode_grains
-    return _torchscript_decoder(path)
+    return torchscript_grain_decoder(path)
 
 
-def _torchscript_decoder(path: str) -> GrainDecode:
+def torchscript_grain_decoder(path: str) -> GrainDecode:
+    """A grain file's decoder through TorchScript, on one torch thread."""
     import torch
 
     from synth.contract.torchscript import load_torchscript

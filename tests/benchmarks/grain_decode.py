@@ -22,10 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from synth.contract.torchscript import load_torchscript
-from synth.grains.decode_worker import open_grain_decoder
+from synth.grains.decode_worker import open_grain_decoder, torchscript_grain_decoder
 from synth.shipped import DEFAULT_MODEL
 
 
@@ -50,14 +48,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--out", type=Path, default=Path("grain_decode.json"))
     args = parser.parse_args()
-    torch.set_num_threads(1)
-    scripted = load_torchscript(args.model)
-
-    def torchscript(latents: np.ndarray) -> object:
-        with torch.inference_mode():
-            return scripted.decode_grains(torch.from_numpy(latents))
-
-    decoders = {"worker": open_grain_decoder(str(args.model)), "torchscript": torchscript}
+    decoders = {"worker": open_grain_decoder(str(args.model)),
+                "torchscript": torchscript_grain_decoder(str(args.model))}
     figures = [{"decoder": name, **time_decode(decode, grains, args.trials)}
                for grains in (1, 64) for name, decode in decoders.items()]
     for row in figures:

@@ -66,8 +66,8 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
             raise ExportError("the reloaded model computes something else than the exported one")
         if read_metadata(path) != metadata:
             raise ExportError("metadata did not survive the round trip")
-        if carry_weights and not _same_weights(read_module_weights(path), reloaded,
-                                               carried_prefix):
+        if carry_weights and not _same_weights(read_module_weights(path),
+                                               module_weights(reloaded, carried_prefix)):
             raise ExportError("the numpy weights in the file are not the module's")
         check(reloaded, metadata)
 
@@ -77,12 +77,9 @@ def write_model_file(model: nn.Module, metadata: dict[str, Any], out: Path,
         raise ExportError(f"cannot write {out}: {error.strerror or error}") from error
 
 
-def _same_weights(carried: ModuleWeights | None, scripted: torch.jit.ScriptModule,
-                  prefix: str) -> bool:
+def _same_weights(carried: ModuleWeights | None, reference: ModuleWeights) -> bool:
     if carried is None:
         return False
-    reference = {name: value for name, value in scripted.state_dict().items()
-                 if name.startswith(prefix)}
-    arrays = carried.state_dict()
-    return arrays.keys() == reference.keys() and all(
-        np.array_equal(arrays[name], value.numpy()) for name, value in reference.items())
+    arrays, expected = carried.state_dict(), reference.state_dict()
+    return arrays.keys() == expected.keys() and all(
+        np.array_equal(arrays[name], value) for name, value in expected.items())
