@@ -8,6 +8,9 @@ each phase, and the recording is searched for what an underrun sounds like (runs
 or more of exact silence inside a held note). The granulator is muted so only the voice is
 heard.
 
+``--busy-cores N`` runs N busy loops at normal priority beside the synth while it plays: a
+laptop doing something else.
+
     python -m tests.benchmarks.voice_latency --voice models/voice.pt --trials 40 \\
         --out voice_latency.json
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -33,7 +37,7 @@ RELEASE_SECONDS = 0.9  # the counter cap (0.5 s) and some room
 
 
 def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None,
-            rate: int, period: int, horizon_ms: float = 80.0) -> dict:
+            rate: int, period: int, horizon_ms: float = 80.0, busy_cores: int = 0) -> dict:
     server = JackServer(rate=rate, period=period)
     port = free_udp_port()
     lead = ("--voice-lead-ms", str(lead_ms)) if lead_ms is not None else ()
@@ -42,14 +46,17 @@ def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None
                          "--voice-horizon-ms", str(horizon_ms))
     total = trials * 2 * (HOLD_SECONDS + RELEASE_SECONDS) + 10
     keyboard = JackKeyboard(server.name, capture_seconds=total)
+    busy: list[subprocess.Popen] = []
     try:
         synth.wait_for("playing", 120)
         synth.wait_for("connected", 30)
         keyboard.listen_to("deepnote:output_1")
         SimpleUDPClient("127.0.0.1", port).send_message("/volume", 0.0)
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(busy_cores)]
         time.sleep(1.0)
         result: dict = {"jack": f"{rate} Hz, {period} frames", "lead_ms": lead_ms,
-                        "horizon_ms": horizon_ms,
+                        "horizon_ms": horizon_ms, "busy_cores": busy_cores,
                         "threshold_dbfs": threshold_db, "voice": str(voice)}
         for voices in (1, 4):
             before = ask_state(port)["/state/voice/underruns"][0]
@@ -80,6 +87,9 @@ def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None
         synth.interrupt()
         return result
     finally:
+        for loop in busy:
+            loop.kill()
+            loop.wait()
         keyboard.close()
         synth.kill()
         server.stop()
@@ -96,13 +106,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="how far ahead held notes are written (12 = never ahead)")
     parser.add_argument("--rate", type=int, default=48000)
     parser.add_argument("--period", type=int, default=256)
+    parser.add_argument("--busy-cores", type=int, default=0,
+                        help="busy loops at normal priority beside the synth while it plays")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if not args.voice.is_file():
         print(f"voice_latency: error: {args.voice}: no such voice model", file=sys.stderr)
         return 2
     result = measure(args.voice, args.trials, args.threshold_db, args.lead_ms, args.rate,
-                     args.period, args.horizon_ms)
+                     args.period, args.horizon_ms, args.busy_cores)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:

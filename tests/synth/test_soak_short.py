@@ -14,7 +14,9 @@ def test_short_soak_plays_grains_and_chords_within_the_ceiling(tiny_voice_model)
     from tests.benchmarks.soak import run
 
     result = run(minutes=20 / 60, idle_seconds=5.0, model=DEFAULT_MODEL,
-                 voice=tiny_voice_model)
+                 voice=tiny_voice_model, stretch_seconds=10.0)
+    assert result["stretches"] == len(result["xruns_by_stretch"]) == 2, "idle, play, idle, play"
+    assert 4.5 < result["idle_seconds"] < 6.0 and 19.0 < result["performance_seconds"] < 22.0
     assert result["chords"] >= 3
     assert result["alive_at_end"] and result["exit_code"] == 0
     assert result["output_nonfinite_samples"] == 0
