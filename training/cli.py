@@ -12,7 +12,7 @@ from pathlib import Path
 
 from synth import __version__
 from synth.arguments import OneLineParser, number, whole
-from synth.contract.model_file import ModelFileError
+from synth.contract.model_file import MAX_LEVEL_AVERAGING, ModelFileError
 from training.core.checkpoint import CheckpointError
 from training.core.run_folder import RunError, RunKind
 from training.grains.dataset import DatasetError, GrainDatasetConfig
@@ -420,6 +420,11 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                         help="voice: a high-pass after the post-filter that follows the note, "
                              "at RATIO times its fundamental (takes away the rumble the "
                              "network samples below the note; 0: none)")
+    parser.add_argument("--level-averaging", type=whole(0, MAX_LEVEL_AVERAGING), default=0,
+                        metavar="CLASSES",
+                        help="SampleRNN voice: play the mean of the levels within CLASSES of "
+                             "each drawn one, weighted by the network's probabilities, while "
+                             "the network hears the drawn level (0: the drawn level)")
     args = parser.parse_args(argv)
 
     def export() -> int:
@@ -438,7 +443,8 @@ def export_main(argv: Sequence[str] | None = None) -> int:
 
             metadata = export_voice_run(args.run_dir, args.out, held_offset=args.held_offset,
                                         tune=args.tune, post_filter=args.post_filter,
-                                        low_cut=args.low_cut)
+                                        low_cut=args.low_cut,
+                                        level_averaging=args.level_averaging)
             print(f"wrote {args.out} (voice, {metadata['voices']} voices, notes "
                   f"{metadata['trained_notes']}, {metadata['sample_rate']} Hz)")
             if "tuning_cents" in metadata:
@@ -449,8 +455,9 @@ def export_main(argv: Sequence[str] | None = None) -> int:
                     print(f"  note {note}: {_cents(before)} untuned; told {shift:+.2f} "
                           f"semitones, {_cents(after)}")
             return 0
-        if args.tune or args.post_filter or args.low_cut:
-            raise UsageError("--tune, --post-filter and --low-cut are for voice runs")
+        if args.tune or args.post_filter or args.low_cut or args.level_averaging:
+            raise UsageError("--tune, --post-filter, --low-cut and --level-averaging are for "
+                             "voice runs")
         from training.grains.export import export_grain_run
 
         metadata = export_grain_run(args.run_dir, args.out)

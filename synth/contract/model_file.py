@@ -50,6 +50,7 @@ COMPOSER_KEYS = ("lowest_pitch", "pitches", "steps_per_quarter", "steps_per_bar"
 
 # A voice file without "architecture" predates the WaveNet voice: it is a SampleRNN.
 VOICE_ARCHITECTURES = ("samplernn", "wavenet")
+MAX_LEVEL_AVERAGING = 8  # classes either side of the drawn one
 
 # Methods a grains model must offer to the synth (grain domain) and to nn~ ([B, C, T]).
 GRAIN_METHODS = ("decode_grains", "encode_grains", "encode", "decode", "forward")
@@ -99,6 +100,7 @@ class VoiceModelInfo:
     pitch_tuning: list[tuple[float, float]]  # (note, semitones) the network is told to add
     post_filter: float = 0.0  # the pitch post-filter's gain (synth.voicebank.postfilter)
     low_cut: float = 0.0  # its high-pass, as a fraction of the note's fundamental; 0: none
+    level_averaging: int = 0  # classes either side of each drawn one averaged into the output
 
 
 @dataclass(frozen=True)
@@ -157,7 +159,20 @@ def read_voice_model(path: str | Path) -> VoiceModelInfo:
         post_filter=_fraction(metadata.get("post_filter", 0.0), str(path), "post_filter",
                               "a gain"),
         low_cut=_fraction(metadata.get("low_cut", 0.0), str(path), "low_cut",
-                          "a fraction of the fundamental"))
+                          "a fraction of the fundamental"),
+        level_averaging=_level_averaging(metadata.get("level_averaging", 0), str(path),
+                                         voice_architecture(metadata, str(path))))
+
+
+def _level_averaging(value: Any, source: str, architecture: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or \
+            not 0 <= value <= MAX_LEVEL_AVERAGING:
+        raise ModelFileError(f"{source}: level_averaging must be a whole number of classes "
+                             f"in 0..{MAX_LEVEL_AVERAGING}, not {value!r}")
+    if value and architecture != "samplernn":
+        raise ModelFileError(f"{source}: level_averaging is for the samplernn voice, "
+                             f"not the {architecture}")
+    return value
 
 
 def _fraction(value: Any, source: str, key: str, what: str) -> float:

@@ -1,5 +1,6 @@
-"""The compiled twin of :func:`synth.voicebank.sampling.draw_classes`, for the voices' numba loops
-(same cutoff, same order of summation)."""
+"""The compiled twins of :func:`synth.voicebank.sampling.draw_classes` and
+:func:`~synth.voicebank.sampling.averaged_levels`, for the voices' numba loops (same cutoff,
+same order of summation)."""
 
 from __future__ import annotations
 
@@ -32,3 +33,19 @@ def draw_class(logits: np.ndarray, inverse_temperature: float, uniform: float,
         if running > target:
             return candidates[index]
     return candidates[count - 1]  # rounding left the target past the end
+
+
+@numba.njit(cache=True, fastmath=True, nogil=True, inline="always")
+def averaged_level(logits: np.ndarray, chosen: int, spread: int, inverse_temperature: float,
+                   class_values: np.ndarray) -> float:
+    """What one voice plays: the mean of ``class_values`` over the classes within ``spread``
+    of ``chosen``, weighted by softmax(logits / T) [levels]."""
+    if spread == 0:
+        return class_values[chosen]
+    total = np.float32(0.0)
+    weighted = np.float32(0.0)
+    for j in range(max(0, chosen - spread), min(logits.shape[0], chosen + spread + 1)):
+        weight = np.float32(np.exp((logits[j] - logits[chosen]) * inverse_temperature))
+        total += weight
+        weighted += weight * class_values[j]
+    return float(weighted / total)

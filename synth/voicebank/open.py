@@ -55,12 +55,14 @@ class TunedBank:
 def open_voice_bank(weights: ModuleWeights, architecture: str, voices: int,
                     seed: int = 0, tuning: Sequence[tuple[float, float]] = (),
                     post_filter: float = 0.0, sample_rate: int = 16000,
-                    low_cut: float = 0.0) -> VoiceBank:
+                    low_cut: float = 0.0, level_averaging: int = 0) -> VoiceBank:
     """The fast numpy bank that runs a voice file's network (its ``architecture``), tuned
     when the file carries a pitch tuning, post-filtered when it carries a post-filter gain
-    and its low cut (:mod:`synth.voicebank.postfilter`)."""
+    and its low cut (:mod:`synth.voicebank.postfilter`); the SampleRNN plays its levels
+    averaged over ``level_averaging`` classes either side of each drawn one."""
     bank: VoiceBank = (FastWaveNetBank(weights, voices, seed=seed) if architecture == "wavenet"
-                       else FastVoiceBank(weights, voices, seed=seed))
+                       else FastVoiceBank(weights, voices, seed=seed,
+                                          level_averaging=level_averaging))
     if tuning:
         bank = TunedBank(bank, tuning)
     if post_filter > 0.0 or low_cut > 0.0:
@@ -70,6 +72,8 @@ def open_voice_bank(weights: ModuleWeights, architecture: str, voices: int,
 
 def open_model_bank(weights: ModuleWeights, model: VoiceModelInfo, voices: int,
                     seed: int = 0) -> VoiceBank:
-    """The bank a voice file asks for: its architecture, tuning and post-filter."""
+    """The bank a voice file asks for: its architecture, tuning, level averaging and
+    post-filter."""
     return open_voice_bank(weights, model.architecture, voices, seed, model.pitch_tuning,
-                           model.post_filter, model.sample_rate, model.low_cut)
+                           model.post_filter, model.sample_rate, model.low_cut,
+                           model.level_averaging)

@@ -18,7 +18,7 @@ import numpy as np
 
 from synth.contract.conditioning import PERIOD_TAPS, PITCH, pitch_period, raise_held_counter
 from synth.contract.module_weights import ModuleWeights
-from synth.voicebank.sampling import draw_classes
+from synth.voicebank.sampling import averaged_levels, draw_classes
 from synth.voicebank.state import Rewindable
 
 NOISE_CHUNK = 512
@@ -45,8 +45,11 @@ class FastVoiceBank(Rewindable):
     STATE_ARRAYS = ("history", "top_state", "bottom_state", "from_top", "from_bottom")
 
     def __init__(self, weights: ModuleWeights, voices: int, seed: int = 0,
-                 compiled: bool = True) -> None:
+                 compiled: bool = True, level_averaging: int = 0) -> None:
+        """``level_averaging``: the classes either side of each drawn one whose levels are
+        averaged into what is played (:func:`synth.voicebank.sampling.averaged_levels`)."""
         state = weights.state_dict()
+        self.level_averaging = level_averaging
         self.top_frame = int(weights.top_frame)
         self.bottom_frame = int(weights.bottom_frame)
         self.dim = int(weights.dim)
@@ -168,13 +171,14 @@ class FastVoiceBank(Rewindable):
                     self.bottom.weights(), self.tap_tables, self.sample_cond_w,
                     self.sample_b, *self.mlp[0], *self.mlp[1], self.class_values,
                     self.period_tables, float(self.sample_rate), condition, uniforms,
-                    np.float32(inverse), audio, chunk)
+                    np.float32(inverse), self.level_averaging, audio, chunk)
                 continue
             for offset in range(count):
                 logits = self.step_logits(condition[:, chunk + offset])
                 chosen = draw_classes(logits, inverse, uniforms[offset])
                 self.push(chosen)
-                audio[:, chunk + offset] = self.class_values[chosen]
+                audio[:, chunk + offset] = averaged_levels(
+                    logits, chosen, self.level_averaging, inverse, self.class_values)
         return audio
 
 

@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 from synth.contract.conditioning import MIDDLE_C_HZ, PERIOD_HISTORY, PERIOD_TAPS, PITCH
-from synth.voicebank.compiled_sampling import draw_class
+from synth.voicebank.compiled_sampling import averaged_level, draw_class
 
 # numba reads module globals as compile-time constants
 _FIRST_TAP = PERIOD_TAPS[0]
@@ -110,9 +110,12 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
                    hidden_w: np.ndarray, hidden_b: np.ndarray, output_w: np.ndarray,
                    output_b: np.ndarray, class_values: np.ndarray, period_tables: np.ndarray,
                    sample_rate: float, condition: np.ndarray, uniforms: np.ndarray,
-                   inverse_temperature: float, audio: np.ndarray, start: int) -> int:
+                   inverse_temperature: float, level_spread: int, audio: np.ndarray,
+                   start: int) -> int:
     """Generate ``len(uniforms)`` samples for every voice into ``audio[:, start:]`` from
     ``condition[:, start:]``; updates the state arrays in place, returns the new position.
+    ``level_spread``: the classes either side of the drawn one whose levels are averaged
+    into what is played (:func:`synth.voicebank.sampling.averaged_levels`).
 
     Shapes: history [V, context] (classes, the newest last), top_state and bottom_state
     [V, D], from_top [V, top frame / bottom frame, D], from_bottom [V, bottom frame, D],
@@ -174,6 +177,7 @@ def generate_block(history: np.ndarray, top_state: np.ndarray, bottom_state: np.
             for k in range(width - 1):
                 history[voice, k] = history[voice, k + 1]
             history[voice, width - 1] = chosen
-            audio[voice, start + step] = class_values[chosen]
+            audio[voice, start + step] = averaged_level(logits[voice], chosen, level_spread,
+                                                        inverse_temperature, class_values)
         position += 1
     return position

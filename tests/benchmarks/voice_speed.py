@@ -2,7 +2,8 @@
 one core, for the naive per-sample torch loop, the scripted bank in the model file, the numpy
 bank, and the numba-compiled bank the synth uses, all on the same weights in the same run:
 the shipped voice's by default, or an untrained network of a given width (``--dim``), whose
-flat distributions are the sampler's worst case.
+flat distributions are the sampler's worst case. The compiled bank is timed again with the
+file's level averaging (or ``--level-averaging``) when there is one.
 
     python -m tests.benchmarks.voice_speed --seconds 1 --out voice_speed.json
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synth.contract.model_file import read_metadata
+from synth.contract.model_file import read_metadata, read_voice_model
 from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
 from synth.shipped import DEFAULT_VOICE
 from synth.voicebank.samplernn import FastVoiceBank
@@ -74,13 +75,13 @@ def voice_file_network(path: Path) -> SampleRNN:
     return model.eval()
 
 
-def measure(voice: Path | None, dim: int, seconds: float) -> dict:
+def measure(voice: Path | None, dim: int, seconds: float, level_averaging: int = 0) -> dict:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = voice_file_network(voice) if voice else SampleRNN(dim=dim).eval()
     results: dict = {"weights": str(voice) if voice else f"untrained, width {dim}",
                      "seconds_generated": seconds, "threads": 1, "repeats": REPEATS,
-                     "statistic": "median"}
+                     "statistic": "median", "level_averaging": level_averaging}
     for voices in (1, 4):
         samples = int(seconds * RATE)
         condition = _condition(voices, samples)
@@ -98,11 +99,16 @@ def measure(voice: Path | None, dim: int, seconds: float) -> dict:
         compiled = FastVoiceBank(module_weights(scripted), voices)
         compiled.generate(condition[:, :1])  # compile (or load numba's cache) first
         compiled_rtf = _timed(lambda f=compiled, c=condition: f.generate(c), samples)
+        averaged = FastVoiceBank(module_weights(scripted), voices,
+                                 level_averaging=level_averaging)
+        averaged.generate(condition[:, :1])
+        averaged_rtf = _timed(lambda f=averaged, c=condition: f.generate(c), samples)
         results[f"{voices}_voices"] = {
             "naive_torch_rtf_per_voice": round(naive_rtf, 3),
             "scripted_rtf_per_voice": round(scripted_rtf, 3),
             "fast_numpy_rtf_per_voice": round(fast_rtf, 3),
             "compiled_rtf_per_voice": round(compiled_rtf, 3),
+            "compiled_level_averaged_rtf_per_voice": round(averaged_rtf, 3),
             "compiled_over_naive": round(compiled_rtf / naive_rtf, 1),
             "compiled_over_numpy": round(compiled_rtf / fast_rtf, 2),
         }
@@ -115,9 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dim", type=int, default=None,
                         help="an untrained network of this width instead of --voice")
     parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--level-averaging", type=int,
+                        help="classes averaged either side (default: the voice file's; 0 for "
+                             "an untrained network)")
     parser.add_argument("--out", type=Path, default=Path("voice_speed.json"))
     args = parser.parse_args(argv)
-    results = measure(None if args.dim else args.voice, args.dim or 0, args.seconds)
+    voice = None if args.dim else args.voice
+    averaging = args.level_averaging
+    if averaging is None:
+        averaging = read_voice_model(voice).level_averaging if voice else 0
+    results = measure(voice, args.dim or 0, args.seconds, averaging)
     text = json.dumps(results, indent=1)
     print(text)
     args.out.write_text(text + "\n")

@@ -43,6 +43,7 @@ def test_shipped_voice_metadata() -> None:
     assert all(abs(shift) < 1.0 for _, shift in tuning), tuning
     assert read_voice_model(DEFAULT_VOICE).post_filter == 1.0, "the pitch post-filter is on"
     assert read_voice_model(DEFAULT_VOICE).low_cut == 0.7, "and its low cut"
+    assert read_voice_model(DEFAULT_VOICE).level_averaging == 4, "and its level averaging"
 
 
 def octave_ratio(voice: Path, low: int, tmp_path: Path, seed: int) -> float:

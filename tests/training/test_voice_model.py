@@ -152,14 +152,15 @@ def test_tiny_voice_training_run_exports_a_streaming_voice(tmp_path):
 
 
 def _fast_bank(model: SampleRNN, voices: int, seed: int = 0, held_offset: float = 0.0,
-               compiled: bool = True):
+               compiled: bool = True, level_averaging: int = 0):
     from synth.contract.torchscript import module_weights, torchscript_warnings_silenced
     from synth.voicebank.samplernn import FastVoiceBank
     from training.voice.export import ScriptedVoice
 
     with torchscript_warnings_silenced():
         scripted = torch.jit.script(ScriptedVoice(model, voices, held_offset))
-    return FastVoiceBank(module_weights(scripted), voices, seed=seed, compiled=compiled)
+    return FastVoiceBank(module_weights(scripted), voices, seed=seed, compiled=compiled,
+                         level_averaging=level_averaging)
 
 
 @pytest.mark.parametrize("period_taps", [False, True])
@@ -210,6 +211,23 @@ def test_compiled_kernel_generates_what_the_numpy_path_generates(period_taps):
     for name in compiled.STATE_ARRAYS:
         np.testing.assert_allclose(getattr(compiled, name), getattr(reference, name),
                                    atol=1e-5)
+
+
+def test_level_averaging_plays_between_the_levels_the_network_still_hears():
+    pytest.importorskip("numba")
+    model = _model(period_taps=True)
+    condition = _inputs(model, batch=2, steps=400)[1][:, -400:].numpy()
+    played = {}
+    for compiled in (False, True):
+        drawn = _fast_bank(model, 2, seed=5, compiled=compiled)
+        averaged = _fast_bank(model, 2, seed=5, compiled=compiled, level_averaging=2)
+        played[compiled] = averaged.generate(condition)
+        levels = drawn.generate(condition)
+        np.testing.assert_array_equal(averaged.history, drawn.history)  # the same draws
+        assert not np.isin(played[compiled], drawn.class_values).all(), "between the levels"
+        step = np.max(np.diff(drawn.class_values))
+        assert np.max(np.abs(played[compiled] - levels)) <= 2 * step
+    np.testing.assert_allclose(played[True], played[False], rtol=1e-5, atol=1e-6)
 
 
 def test_a_noisy_history_keeps_its_classes_in_range_and_is_off_by_default():

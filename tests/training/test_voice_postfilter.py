@@ -13,7 +13,7 @@ from synth.contract.conditioning import MIDDLE_C_HZ, encode_pitch, note_conditio
 from synth.contract.model_file import METADATA_FILENAME, ModelFileError, read_voice_model
 from synth.contract.module_weights import load_module_weights
 from synth.voice.mixer import VoiceMixer
-from synth.voicebank.open import open_model_bank
+from synth.voicebank.open import open_model_bank, open_voice_bank
 from synth.voicebank.postfilter import PERIODS, PostFilteredBank
 from synth.voicebank.state import BankState
 from training.cli import export_main
@@ -127,6 +127,16 @@ def test_a_file_carries_the_gain_and_the_synth_and_the_evaluation_apply_it(
     np.testing.assert_allclose(heard_all, reference.generate(condition)[0], atol=1e-5)
 
 
+def _with_metadata(model: Path, target: Path, **changes: object) -> Path:
+    with zipfile.ZipFile(model) as source, zipfile.ZipFile(target, "w") as copy:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.endswith(f"/extra/{METADATA_FILENAME}"):
+                data = json.dumps({**json.loads(data), **changes}).encode()
+            copy.writestr(item, data)
+    return target
+
+
 @pytest.mark.parametrize(("key", "value", "what"), [
     ("post_filter", 1.5, "a gain"), ("post_filter", -0.1, "a gain"),
     ("post_filter", "loud", "a gain"), ("post_filter", True, "a gain"),
@@ -134,16 +144,42 @@ def test_a_file_carries_the_gain_and_the_synth_and_the_evaluation_apply_it(
     ("low_cut", None, "a fraction of the fundamental")])
 def test_a_file_with_a_wrong_filter_is_refused_in_one_line(tiny_voice_model, tmp_path, key,
                                                           value, what):
-    broken = tmp_path / "broken.pt"
-    with zipfile.ZipFile(tiny_voice_model) as source, zipfile.ZipFile(broken, "w") as target:
-        for item in source.infolist():
-            data = source.read(item)
-            if item.filename.endswith(f"/extra/{METADATA_FILENAME}"):
-                data = json.dumps({**json.loads(data), key: value}).encode()
-            target.writestr(item, data)
+    broken = _with_metadata(tiny_voice_model, tmp_path / "broken.pt", **{key: value})
     with pytest.raises(ModelFileError, match=rf"{key} must be {what} in 0\.\.1") as error:
         read_voice_model(broken)
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"level_averaging": -1}, r"level_averaging must be a whole number of classes in 0\.\.8"),
+    ({"level_averaging": 9}, r"level_averaging must be a whole number of classes in 0\.\.8"),
+    ({"level_averaging": 1.5}, r"level_averaging must be a whole number of classes in 0\.\.8"),
+    ({"level_averaging": True}, r"level_averaging must be a whole number of classes in 0\.\.8"),
+    ({"level_averaging": 2, "architecture": "wavenet"},
+     "level_averaging is for the samplernn voice, not the wavenet")])
+def test_a_file_with_a_wrong_level_averaging_is_refused_in_one_line(tiny_voice_model, tmp_path,
+                                                                    changes, message):
+    broken = _with_metadata(tiny_voice_model, tmp_path / "broken.pt", **changes)
+    with pytest.raises(ModelFileError, match=message) as error:
+        read_voice_model(broken)
+    assert "\n" not in str(error.value)
+
+
+def test_a_file_carries_its_level_averaging_and_the_synth_plays_it(tiny_voice_model, tmp_path):
+    averaged = tmp_path / "averaged.pt"
+    assert export_main([str(tiny_voice_model.parent / "run"), "--out", str(averaged),
+                        "--level-averaging", "2"]) == 0
+    model = read_voice_model(averaged)
+    assert model.level_averaging == 2 and read_voice_model(tiny_voice_model).level_averaging == 0
+    weights = load_module_weights(averaged)
+    condition = note_condition(model.trained_notes[0], 100 / 127, 800, model.counter_cap,
+                               0)[None, :800]
+    played = open_model_bank(weights, model, 1, seed=3).generate(condition)
+    drawn = open_voice_bank(weights, "samplernn", 1, seed=3).generate(condition)
+    expected = open_voice_bank(weights, "samplernn", 1, seed=3,
+                               level_averaging=2).generate(condition)
+    np.testing.assert_array_equal(played, expected)
+    assert np.abs(drawn).max() > 1e-4 and not np.array_equal(played, drawn)
 
 
 def test_post_filter_is_refused_for_a_grains_run(tmp_path: Path, capsys):
@@ -153,5 +189,6 @@ def test_post_filter_is_refused_for_a_grains_run(tmp_path: Path, capsys):
     assert export_main([str(run), "--out", str(tmp_path / "g.pt"), "--post-filter",
                         "0.5"]) == 2
     assert capsys.readouterr().err.strip() == (
-        "deepnote-export: error: --tune, --post-filter and --low-cut are for voice runs")
+        "deepnote-export: error: --tune, --post-filter, --low-cut and --level-averaging are "
+        "for voice runs")
     assert not (tmp_path / "g.pt").exists()

@@ -174,12 +174,15 @@ class ScriptedVoice(nn.Module):
 
 def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
                      held_offset: float | None = None, tune: bool = False,
-                     post_filter: float = 0.0, low_cut: float = 0.0) -> dict[str, Any]:
+                     post_filter: float = 0.0, low_cut: float = 0.0,
+                     level_averaging: int = 0) -> dict[str, Any]:
     """Write the voice file; ``held_offset`` (SampleRNN) defaults to playback_held_offset;
     ``tune`` measures the trained notes' intonation on the exported bank and stores the
     pitch-input shifts that correct it (``training.voice.tuning``); ``post_filter`` is the
     gain of the pitch post-filter the synth puts after the network and ``low_cut`` the
-    pitch-following high-pass after it (``synth.voicebank.postfilter``)."""
+    pitch-following high-pass after it (``synth.voicebank.postfilter``); ``level_averaging``
+    (SampleRNN) the classes either side of each drawn one whose levels the synth averages into
+    what it plays (``synth.voicebank.sampling.averaged_levels``)."""
     config = read_run_config(run_dir)
     state = load_checkpoint(run_dir / CHECKPOINT_NAME)
     model_config = config["model"]
@@ -190,6 +193,8 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         held_offset = playback_held_offset(model)
     elif held_offset and not isinstance(model, SampleRNN):
         raise ExportError("--held-offset is for SampleRNN voices; this run is a WaveNet")
+    if level_averaging and not isinstance(model, SampleRNN):
+        raise ExportError("--level-averaging is for SampleRNN voices; this run is a WaveNet")
     dataset = build_voice_dataset(Path(config["data"]), config["sample_rate"],
                                   config["counter_cap"])
     metadata = {
@@ -206,6 +211,7 @@ def export_voice_run(run_dir: Path, out: Path, voices: int = 4,
         "held_offset": held_offset,
         "post_filter": post_filter,
         "low_cut": low_cut,
+        "level_averaging": level_averaging,
         "trained_notes": dataset.notes,
         "held_out_notes": list(model_config["held_out_notes"]),
         **provenance(config, state["step"]),
