@@ -205,6 +205,15 @@ def test_tiny_wavenet_voice_trains_exports_and_plays_a_midi_file(tiny_wavenet_vo
     assert np.isfinite(audio).all() and np.abs(audio).max() > 0.0
 
 
+def test_level_averaging_is_refused_for_a_wavenet_run(tiny_wavenet_voice, tmp_path, capsys):
+    out = tmp_path / "averaged.pt"
+    assert export_main([str(tiny_wavenet_voice.parent / "run"), "--out", str(out),
+                        "--level-averaging", "2"]) == 2
+    assert capsys.readouterr().err.strip() == ("deepnote-export: error: --level-averaging is "
+                                               "for SampleRNN voices; this run is a WaveNet")
+    assert not out.exists()
+
+
 @pytest.mark.slow
 def test_the_live_synth_plays_a_wavenet_voice_and_says_if_it_is_too_slow(tiny_wavenet_voice):
     from pythonosc.udp_client import SimpleUDPClient
