@@ -80,8 +80,7 @@ def run(minutes: float, idle_seconds: float, model: Path, voice: Path, seed: int
     stretch, then ``stretch_seconds`` of performance, and so on."""
     rng = random.Random(seed)
     stretches = max(1, math.ceil(minutes * 60 / stretch_seconds))
-    idle, busy = [0, 0], [0, 0]  # xruns: the synth's, the machine's
-    by_stretch: list[dict[str, list[int]]] = []
+    by_stretch: list[dict[str, list[int]]] = []  # xruns: [the synth's, the machine's]
     idled = performed = 0.0
     chords = 0
     server = JackServer()
@@ -108,9 +107,6 @@ def run(minutes: float, idle_seconds: float, model: Path, voice: Path, seed: int
                                 started)
             time.sleep(SETTLE_SECONDS)
             by_stretch.append(stretch)
-            for total, part in ((idle, stretch["idle"]), (busy, stretch["performing"])):
-                total[0] += part[0]
-                total[1] += part[1]
         rss_end = resident_kib(synth.process.pid)
         underruns = ask_state(port)["/state/voice/underruns"][0]
         alive = synth.process.poll() is None
@@ -119,6 +115,8 @@ def run(minutes: float, idle_seconds: float, model: Path, voice: Path, seed: int
         keyboard.close()
         synth.kill()
         server.stop()
+    idle, busy = ([sum(stretch[kind][who] for stretch in by_stretch) for who in (0, 1)]
+                  for kind in ("idle", "performing"))
     return {
         "jack": "dummy, 48000 Hz, 256 frames",
         "idle_seconds": round(idled, 1), "performance_seconds": round(performed, 1),
