@@ -337,7 +337,8 @@ def _eval_voice(argv: list[str]) -> int:
     parser.add_argument("--hold", type=number(0.0, 10.0, low_open=True), default=1.0,
                         help="seconds each key is held")
     parser.add_argument("--takes", type=whole(1, 64), default=4,
-                        help="bank takes of each note per seed (the synth plays one)")
+                        help="takes of each note per seed: the bank's voices, the synth's passes "
+                        "up the range")
     parser.add_argument("--seeds", default="0", help="comma-separated generation seeds")
     parser.add_argument("--velocity", type=whole(1, 127), default=100, help="MIDI velocity, 1..127")
     parser.add_argument("--program", type=whole(1, 128), default=57,

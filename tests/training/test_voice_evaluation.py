@@ -95,7 +95,9 @@ def test_eval_command_reports_voice_and_reference_side_by_side(tiny_voice_model,
     assert report["notes"] == list(range(40, 47)) and report["trained_notes"] == [41, 45]
     synth, bank, reference = (report["takes_by_path"][p] for p in ("synth", "bank",
                                                                    "reference"))
-    assert len(synth) == 7 and len(bank) == 14 and len(reference) == 7
+    # two passes up the range through the synth, two voices a note in the bank
+    assert len(synth) == 14 and len(bank) == 14 and len(reference) == 7
+    assert [t["pitch"] for t in synth] == list(range(40, 47)) * 2
     groups = {t["pitch"]: t["group"] for t in synth}
     assert groups[41] == "trained" and groups[43] == "held_out" and groups[46] == "outside"
     # the reference is the instrument itself: clean, in tune, and what "good" reads as

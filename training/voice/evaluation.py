@@ -4,7 +4,8 @@ Every semitone of a range is played three ways in one run, and each is measured 
 (:mod:`training.voice.listening`):
 
 - **synth**: through the synth's own MIDI render (what a player hears: voice allocation, the
-  transposition of notes outside the trained range, the velocity gain), one take a seed;
+  transposition of notes outside the trained range, the velocity gain), ``takes`` takes a
+  note and a seed, played as that many passes up the range;
 - **bank**: by the exported bank directly, ``takes`` independent voices a note and a seed;
 - **reference**: the same notes rendered by the data's own source (fluidsynth with the
   soundfont and General MIDI program the voice was trained from), so anyone can see what
@@ -132,7 +133,8 @@ def evaluate_voice(model_path: Path, out_dir: Path, notes: Sequence[int] | None 
         reference_clips = (_reference_takes(reference, notes, (velocity,), slot, work)
                            if reference else {})
         for seed in seeds:
-            synth = _synth_takes(model_path, [(p, velocity) for p in notes], slot, seed, work)
+            synth = _synth_takes(model_path, [(p, velocity) for _ in range(takes) for p in notes],
+                                 slot, seed, work)
             bank = _bank_takes(model_path, model, notes, velocity, hold, takes, seed)
             for path, played in (("synth", synth), ("bank", bank)):
                 for (pitch, take_velocity), take in played:
