@@ -112,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="MIDI Polyphonic Expression, lower zone: channel 1 bends every "
                              "note by --bend-range, channels 2-16 each bend their own note by "
                              "48 semitones; channel pressure raises the note's velocity")
+    parser.add_argument("--normal-priority", action="store_true",
+                        help="leave the control thread at normal priority instead of "
+                        "SCHED_FIFO 1 (where permitted), below JACK's")
     parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,
@@ -305,7 +308,8 @@ def _play(args: argparse.Namespace, model: GrainModelInfo, stop: StopFlag) -> in
         verbose=args.verbose, preset_directory=args.preset_dir, preset=args.preset,
         voice=voice_options, voice_model=voice_model, midi_control=args.midi_control,
         midi_api=args.midi_api, midi_map=args.midi_map,
-        models_directory=_models_directory(args))
+        models_directory=_models_directory(args),
+        realtime_control=not args.normal_priority)
     try:
         return run_live(settings, model, stop)
     except AudioUnavailable as error:

@@ -19,6 +19,7 @@ from synth.control.model_shelf import ModelShelf
 from synth.control.oscquery import OscQueryServer
 from synth.control.presets import PresetStore, default_preset_directory
 from synth.control.state_reply import state_datagram
+from synth.control_priority import CONTROL_PRIORITY, raise_control_priority
 from synth.grains.decoder import GrainDecoder
 from synth.grains.engine import GrainEngine, pyo
 from synth.grains.latent_space import LatentSpace
@@ -60,6 +61,7 @@ class LiveSettings:
     midi_api: str | None = None
     midi_map: tuple[Binding, ...] = ()
     models_directory: Path | None = None  # what /model/grains chooses from
+    realtime_control: bool = True  # the control thread on SCHED_FIFO 1 where permitted
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:
@@ -153,6 +155,8 @@ def run_live(settings: LiveSettings, model: GrainModelInfo, stop: StopFlag | Non
         log.info("decoder pid %s, OSC listener pid %s, voice pid %s", decoder.worker_pid,
                  listener.pid, voice.worker_pid if voice is not None else "-")
         oscquery = _start_oscquery(settings, listener.port)
+        if settings.realtime_control:  # once the threads the control loop relies on run
+            _raise_control_priority()
         _control_loop(stop, listener, settings, decoder, engine, controller, server, voice,
                       oscquery, controls)
         if not stop.raised:
@@ -219,6 +223,15 @@ def _control_loop(stop: StopFlag, listener: OscListener, settings: LiveSettings,
         if not stop.raised:
             listener.restart_if_dead()
     replies.close()
+
+
+def _raise_control_priority() -> None:
+    refused = raise_control_priority()
+    if refused is None:
+        log.debug("Python threads at SCHED_FIFO %d", CONTROL_PRIORITY)
+    else:
+        log.info("Python threads at normal priority: %s (xruns are likelier under load; "
+                 "see the README's 'Real-time priority')", refused)
 
 
 def _start_oscquery(settings: LiveSettings, osc_port: int) -> OscQueryServer | None:
