@@ -113,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "note by --bend-range, channels 2-16 each bend their own note by "
                              "48 semitones; channel pressure raises the note's velocity")
     parser.add_argument("--normal-priority", action="store_true",
-                        help="leave the control thread at normal priority instead of "
-                        "SCHED_FIFO 1 (where permitted), below JACK's")
+                        help="leave the audio process's Python threads at normal priority "
+                        "instead of SCHED_FIFO 1, below JACK's (where the system permits it)")
     parser.add_argument("--seed", type=whole(0, 2**32 - 1), default=0, help="random seed")
     parser.add_argument("--preset", help="start from a stored preset (see /preset/save)")
     parser.add_argument("--preset-dir", type=Path,

@@ -61,7 +61,7 @@ class LiveSettings:
     midi_api: str | None = None
     midi_map: tuple[Binding, ...] = ()
     models_directory: Path | None = None  # what /model/grains chooses from
-    realtime_control: bool = True  # the control thread on SCHED_FIFO 1 where permitted
+    realtime_control: bool = True  # the Python threads on SCHED_FIFO 1 where permitted
 
 
 def check_output_device(audio: str, output_device: int | None) -> None:

@@ -37,13 +37,15 @@ RELEASE_SECONDS = 0.9  # the counter cap (0.5 s) and some room
 
 
 def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None,
-            rate: int, period: int, horizon_ms: float = 80.0, busy_cores: int = 0) -> dict:
+            rate: int, period: int, horizon_ms: float = 80.0, busy_cores: int = 0,
+            normal_priority: bool = False) -> dict:
     server = JackServer(rate=rate, period=period)
     port = free_udp_port()
     lead = ("--voice-lead-ms", str(lead_ms)) if lead_ms is not None else ()
     synth = SynthProcess(server, DEFAULT_MODEL, port, "--voice", str(voice), "--midi-api",
                          "jack", "--midi-in", KEYS_PORT, *lead,
-                         "--voice-horizon-ms", str(horizon_ms))
+                         "--voice-horizon-ms", str(horizon_ms),
+                         *(("--normal-priority",) if normal_priority else ()))
     total = trials * 2 * (HOLD_SECONDS + RELEASE_SECONDS) + 10
     keyboard = JackKeyboard(server.name, capture_seconds=total)
     busy: list[subprocess.Popen] = []
@@ -57,6 +59,7 @@ def measure(voice: Path, trials: int, threshold_db: float, lead_ms: float | None
         time.sleep(1.0)
         result: dict = {"jack": f"{rate} Hz, {period} frames", "lead_ms": lead_ms,
                         "horizon_ms": horizon_ms, "busy_cores": busy_cores,
+                        "normal_priority": normal_priority,
                         "threshold_dbfs": threshold_db, "voice": str(voice)}
         for voices in (1, 4):
             before = ask_state(port)["/state/voice/underruns"][0]
@@ -108,13 +111,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", type=int, default=256)
     parser.add_argument("--busy-cores", type=int, default=0,
                         help="busy loops at normal priority beside the synth while it plays")
+    parser.add_argument("--normal-priority", action="store_true",
+                        help="the synth's --normal-priority (its Python threads not raised)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if not args.voice.is_file():
         print(f"voice_latency: error: {args.voice}: no such voice model", file=sys.stderr)
         return 2
     result = measure(args.voice, args.trials, args.threshold_db, args.lead_ms, args.rate,
-                     args.period, args.horizon_ms, args.busy_cores)
+                     args.period, args.horizon_ms, args.busy_cores, args.normal_priority)
     text = json.dumps(result, indent=1)
     print(text)
     if args.out:
