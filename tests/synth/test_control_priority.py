@@ -69,13 +69,6 @@ def _policy(pid: int) -> tuple[int, int]:
     return policy, os.sched_getparam(pid).sched_priority
 
 
-def _wait_policy(pid: int, wanted: tuple[int, int], timeout: float = 20.0) -> tuple[int, int]:
-    deadline = time.monotonic() + timeout
-    while _policy(pid) != wanted and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return _policy(pid)
-
-
 def _thread_priorities(pid: int) -> dict[int, tuple[int, int]]:
     return {int(tid): _policy(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
 
@@ -84,11 +77,11 @@ def _thread_priorities(pid: int) -> dict[int, tuple[int, int]]:
 @pytest.mark.skipif(bool(tools_missing()), reason=f"missing {tools_missing()}")
 def test_synth_control_thread_is_below_jack_and_its_workers_are_ordinary():
     jack = JackServer()
-    synth = SynthProcess(jack, DEFAULT_MODEL, free_udp_port())
+    synth = SynthProcess(jack, DEFAULT_MODEL, free_udp_port(), "-v")
     try:
-        synth.wait_for("playing", 120)
+        synth.wait_for("Python threads at SCHED_FIFO 1", 120)
         pid = synth.process.pid
-        assert _wait_policy(pid, FIFO_1) == FIFO_1
+        assert _policy(pid) == FIFO_1
         threads = _thread_priorities(pid).values()
         # the Python threads (the control loop, the queues' feeders, OSCQuery's server) at 1,
         # and pyo's JACK thread above them
@@ -120,7 +113,7 @@ def test_normal_priority_leaves_the_control_thread_ordinary():
         synth.wait_for("OSCQuery on", 120)
         time.sleep(0.5)
         assert _policy(synth.process.pid) == ORDINARY
-        assert not any("control thread at" in line for line in synth.lines)
+        assert not any("Python threads at" in line for line in synth.lines)
         assert synth.interrupt() == 0
     finally:
         synth.kill()
